@@ -1,0 +1,2 @@
+/** `siar/hub`: a Mercure-protocol hub. */
+export {};

@@ -1,0 +1,2 @@
+/** `siar/server`: SSE inside any Node.js app. */
+export {};
