@@ -1,38 +1,67 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { type Command, UsageError } from './command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-const USAGE = `siar ${version}: server-sent events toolkit and hub
+/** Each command lives in its own module (exporting `command`), loaded only when it runs. */
+const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(11)} ${summary}`);
+  return `siar ${version}: server-sent events toolkit and Mercure hub
 
 Usage: siar <command> [options]
 
 Commands:
-  serve       run the hub (coming with siar/hub)
-  publish     publish an update to a hub
-  subscribe   print the events of a stream
-  token       print a JWT for a hub
-  bench       run the benchmarks
+${lines.join('\n')}
+
+Run "siar <command> --help" for a command's options and examples.
 
 Options:
   -h, --help      show this help
   -v, --version   print the version
 `;
+}
 
-function main(argv: string[]): number {
-  const [command] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE);
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
     return 0;
   }
-  if (command === '-v' || command === '--version') {
+  if (name === '-v' || name === '--version') {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  process.stderr.write(`siar: "${command}" is not available in this version yet.\n\n${USAGE}`);
-  return 2;
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`siar: unknown command "${name}". Run "siar --help" to see the commands.\n`);
+    return 2;
+  }
+  const { command } = await entry.load();
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  return command.run(rest);
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`siar: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(
+      `siar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
