@@ -1,0 +1,26 @@
+import { createEventStreamResponse, type EventStreamResponseOptions } from '../create.js';
+import type { EventStream } from '../event-stream.js';
+
+/** The part of a Hono context the adapter uses (Hono stays a dependency of your app only). */
+export interface HonoContextLike {
+  req: { raw: Request };
+}
+
+/**
+ * Answers a Hono request with an event stream and hands the stream to `handler`:
+ *
+ *     app.get('/events', (c) => honoEventStream(c, (stream) => { stream.send({ data: 'hi' }); }));
+ *
+ * Works on every runtime Hono runs on (Node.js through @hono/node-server, Bun, Deno, Workers).
+ */
+export function honoEventStream<State = undefined>(
+  c: HonoContextLike,
+  handler: (stream: EventStream<State>) => void | Promise<void>,
+  options?: EventStreamResponseOptions<State>,
+): Response {
+  const stream = createEventStreamResponse(c.req.raw, options);
+  Promise.resolve()
+    .then(() => handler(stream))
+    .catch(() => stream.close());
+  return stream.response;
+}

@@ -1,0 +1,110 @@
+import { type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Frame } from '../frame.js';
+import type { CloseListener, Transport } from './transport.js';
+
+/**
+ * An event stream over a node:http 1.x `ServerResponse`.
+ *
+ * Headers go out through the response, so Node frames the body (chunked on HTTP/1.1). Frames are
+ * then written to the socket directly, already framed as chunks: `res.write` corks the socket
+ * until the next tick, so in a loop over thousands of subscribers the first one would only get its
+ * bytes once the whole loop ended; a socket write goes out at once, and costs less. When a
+ * middleware has replaced `res.write` (compression, say), frames go through it instead.
+ */
+export function openHttp1(
+  res: ServerResponse,
+  headers: OutgoingHttpHeaders,
+  onClose: CloseListener,
+): Transport {
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  const socket = res.socket;
+  if (socket === null || res.destroyed) {
+    queueMicrotask(onClose);
+    return closedTransport;
+  }
+  res.once('close', onClose);
+  const patched = res.write !== ServerResponse.prototype.write;
+  // `chunkedEncoding` is false for HTTP/1.0 clients, whose body simply ends when the socket closes.
+  const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
+  return patched ? new MiddlewareTransport(res) : new SocketTransport(res, socket, chunked);
+}
+
+class SocketTransport implements Transport {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly socket: Socket,
+    private readonly chunked: boolean,
+  ) {}
+
+  write(frame: Frame): boolean {
+    return this.socket.write(this.chunked ? frame.chunked : frame.bytes);
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  onceDrain(listener: () => void): void {
+    onceDrainOrClose(this.socket, listener);
+  }
+}
+
+class MiddlewareTransport implements Transport {
+  constructor(private readonly res: ServerResponse & { flush?: () => void }) {}
+
+  write(frame: Frame): boolean {
+    const ok = this.res.write(frame.bytes);
+    // Compression middlewares buffer until flushed; an event that waits in a buffer is not live.
+    this.res.flush?.();
+    return ok;
+  }
+
+  get bufferedBytes(): number {
+    return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+
+  onceDrain(listener: () => void): void {
+    onceDrainOrClose(this.res, listener);
+  }
+}
+
+/** Calls `listener` once, on 'drain' or 'close', whichever comes first. */
+export function onceDrainOrClose(
+  emitter: { once(event: string, fn: () => void): unknown; off(event: string, fn: () => void): unknown },
+  listener: () => void,
+): void {
+  const done = () => {
+    emitter.off('drain', done);
+    emitter.off('close', done);
+    listener();
+  };
+  emitter.once('drain', done);
+  emitter.once('close', done);
+}
+
+/** The transport of a response whose client left before the stream opened. */
+export const closedTransport: Transport = {
+  write: () => false,
+  bufferedBytes: 0,
+  end: () => {},
+  destroy: () => {},
+  onceDrain: (listener) => queueMicrotask(listener),
+};

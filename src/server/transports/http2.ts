@@ -1,0 +1,72 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import { constants, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
+import type { Frame } from '../frame.js';
+import { closedTransport, onceDrainOrClose } from './http1.js';
+import type { CloseListener, Transport } from './transport.js';
+
+/** Headers that are connection-specific, which HTTP/2 forbids (RFC 9113 §8.2.2). */
+const CONNECTION_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
+function withoutConnectionHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const result: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!CONNECTION_HEADERS.includes(name.toLowerCase())) result[name] = value;
+  }
+  return result;
+}
+
+/** An event stream over a raw node:http2 stream. Flow control is the stream's own: `write` returns false past its high-water mark. */
+export function openHttp2Stream(
+  stream: ServerHttp2Stream,
+  headers: OutgoingHttpHeaders,
+  onClose: CloseListener,
+): Transport {
+  if (stream.destroyed || stream.closed) {
+    queueMicrotask(onClose);
+    return closedTransport;
+  }
+  stream.respond({ ':status': 200, ...withoutConnectionHeaders(headers) });
+  stream.once('close', onClose);
+  return new Http2Transport(stream);
+}
+
+/** An event stream over the node:http2 compatibility API (`Http2ServerResponse`). */
+export function openHttp2Compat(
+  res: Http2ServerResponse,
+  headers: OutgoingHttpHeaders,
+  onClose: CloseListener,
+): Transport {
+  const stream = res.stream;
+  if (stream.destroyed || stream.closed) {
+    queueMicrotask(onClose);
+    return closedTransport;
+  }
+  // In the compatibility API writeHead sends the headers at once.
+  res.writeHead(200, withoutConnectionHeaders(headers));
+  stream.once('close', onClose);
+  return new Http2Transport(stream);
+}
+
+class Http2Transport implements Transport {
+  constructor(private readonly stream: ServerHttp2Stream) {}
+
+  write(frame: Frame): boolean {
+    return this.stream.write(frame.bytes);
+  }
+
+  get bufferedBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  destroy(): void {
+    this.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  onceDrain(listener: () => void): void {
+    onceDrainOrClose(this.stream, listener);
+  }
+}
