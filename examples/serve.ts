@@ -1,0 +1,45 @@
+// What every example shares: start a node:http server, stop it, and tell whether the file was run directly.
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+export interface Running {
+  /** The server's base URL, such as `http://localhost:3001` (no trailing slash). */
+  url: string;
+  server: Server;
+  /** Stops listening and drops every connection, open event streams included. */
+  close(): Promise<void>;
+}
+
+/** Starts `handler` on `port` (0: any free port) and `host`. */
+export async function serve(port: number, host: string, handler: RequestListener): Promise<Running> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const name = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${name}:${address.port}`,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // An event stream never ends by itself: without this, close() would wait for every client.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** True when this module is the program Node.js runs (`node --import tsx examples/<name>/server.ts`). */
+export function isMain(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && moduleUrl === pathToFileURL(entry).href;
+}
+
+/** A port from the environment (`PORT=0` picks a free one), else `fallback`. */
+export function envPort(name: string, fallback: number): number {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback : Number(value);
+}
