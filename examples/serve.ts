@@ -1,5 +1,11 @@
 // What every example shares: start a node:http server, stop it, and tell whether the file was run directly.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
@@ -42,4 +48,14 @@ export function isMain(moduleUrl: string): boolean {
 export function envPort(name: string, fallback: number): number {
   const value = process.env[name];
   return value === undefined || value === '' ? fallback : Number(value);
+}
+
+/** The path of a request, without its query string. */
+export function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
+}
+
+/** Answers with an HTML page. */
+export function sendHtml(res: ServerResponse, html: string | Buffer): void {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
 }

@@ -6,7 +6,7 @@
 // Each number is also the event's `id`, so a browser that reconnects resumes where it was; once the
 // limit is reached its next reconnection gets 204 No Content, which stops an EventSource for good.
 import { createEventStream, endForGood, readLastEventId, refuse } from '../../src/server/index.js';
-import { envPort, isMain, type Running, serve } from '../serve.js';
+import { envPort, isMain, pathOf, type Running, serve } from '../serve.js';
 
 export interface CounterOptions {
   port?: number;
@@ -21,9 +21,7 @@ export interface CounterOptions {
 export function startCounter(options: CounterOptions = {}): Promise<Running> {
   const { port = 3001, host = 'localhost', intervalMs = 2000, limit = 10, log = console.log } = options;
   return serve(port, host, (req, res) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/stream') {
-      return refuse(res, 404, 'Not found: the stream is at /stream.');
-    }
+    if (pathOf(req) !== '/stream') return refuse(res, 404, 'Not found: the stream is at /stream.');
     let n = Number(readLastEventId(req.headers, req.url)) || 0;
     if (n >= limit) return endForGood(res);
 
