@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startJson } from '../../examples/json/server.js';
 import type { Running } from '../../examples/serve.js';
 import { launchChromium, screenshotPath, skipBrowserTests } from '../helpers/browser.js';
+import { fromPage } from '../helpers/page-errors.js';
 import { openSse } from '../helpers/sse-client.js';
 
 interface Message {
@@ -64,11 +65,16 @@ describe.skipIf(skipBrowserTests())('example: json, in Chromium', () => {
     const url = await json();
     const from = now();
     const context = await browser.newContext();
+    context.setDefaultTimeout(5000);
     try {
       const page = await context.newPage();
       await page.goto(url);
-      await page.waitForFunction(() => (window as unknown as { received: Message[] }).received.length >= 3);
-      const received = await page.evaluate(() => (window as unknown as { received: Message[] }).received);
+      await fromPage(
+        page.waitForFunction(() => (window as unknown as { received: Message[] }).received.length >= 3),
+      );
+      const received = await fromPage(
+        page.evaluate(() => (window as unknown as { received: Message[] }).received),
+      );
       expectMessages(received, from, now());
       const items = await page.locator('#messages li').allTextContents();
       expect(items.length).toBeGreaterThanOrEqual(3);
