@@ -59,3 +59,10 @@ export function pathOf(req: IncomingMessage): string {
 export function sendHtml(res: ServerResponse, html: string | Buffer): void {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
 }
+
+/** Reads a request's body as text. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return body;
+}

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cors, createEventStream, refuse } from '../../src/server/index.js';
-import { envPort, isMain, pathOf, sendHtml, serve } from '../serve.js';
+import { envPort, isMain, pathOf, readBody, sendHtml, serve } from '../serve.js';
 
 export interface CookieAuthOptions {
   /** The page's port. Default 3002. */
@@ -93,12 +93,6 @@ export async function startCookieAuth(options: CookieAuthOptions = {}) {
       await Promise.all([page.close(), api.close()]);
     },
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) body += chunk;
-  return body;
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {
