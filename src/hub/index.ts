@@ -1,2 +1,20 @@
-/** `siar/hub`: a Mercure-protocol hub. */
-export {};
+export {
+  type Claims,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type JwtKeyOptions,
+} from './authorization.js';
+export { HubError, type HubErrorCode } from './errors.js';
+export { createHub, HUB_PATH, type Hub, type HubOptions, type HubStats } from './hub.js';
+export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
+export { SUBSCRIPTIONS_PATH, subscriptionTopic } from './subscriptions.js';
+export {
+  type AuthorizationCookieOptions,
+  authorizationCookie,
+  type CreateTokenOptions,
+  createToken,
+  discoveryLink,
+  type MercureClaim,
+} from './tokens.js';
+export type { StoredUpdate, Update, UpdateInit } from './update.js';

@@ -1,0 +1,46 @@
+/** Stable codes for every way a hub request or option can be refused. */
+export type HubErrorCode =
+  | 'invalid-option'
+  | 'bad-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'too-many-requests'
+  | 'unavailable'
+  | 'store-failed';
+
+const STATUS: Record<HubErrorCode, number> = {
+  'invalid-option': 500,
+  'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'too-many-requests': 429,
+  unavailable: 503,
+  'store-failed': 503,
+};
+
+/**
+ * The one error class of `siar/hub`. An error on a request carries the HTTP status it is answered
+ * with and a message the client can act on; `headers` go into the answer (`WWW-Authenticate`,
+ * `Retry-After`…).
+ */
+export class HubError extends Error {
+  override readonly name = 'HubError';
+  readonly code: HubErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(code: HubErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.code = code;
+    this.status = STATUS[code];
+    this.headers = headers;
+  }
+}

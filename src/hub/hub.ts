@@ -1,0 +1,695 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createCorsPolicy } from '../server/cors.js';
+import { createEventStream } from '../server/create.js';
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
+import { type Logger, stderrLogger } from '../server/logger.js';
+import {
+  type Claims,
+  checkPublishOrigin,
+  DEFAULT_MAX_TOKEN_BYTES,
+  type JwtKeyOptions,
+  JwtVerifier,
+  missingToken,
+  presentedToken,
+} from './authorization.js';
+import { serveDemo } from './demo.js';
+import { HubError } from './errors.js';
+import { HubMetrics } from './metrics.js';
+import { parseUpdate, readBody, type UpdateLimits, validateUpdate } from './publish.js';
+import { MemoryStore } from './stores/memory.js';
+import type { HubStore } from './stores/store.js';
+import { Subscriber } from './subscriber.js';
+import { SubscriberIndex } from './subscriber-index.js';
+import {
+  parseSubscriptionsPath,
+  SUBSCRIPTIONS_PATH,
+  type SubscriptionDocument,
+  subscriptionDocument,
+  subscriptionsResponse,
+  subscriptionTopic,
+  subscriptionUpdates,
+} from './subscriptions.js';
+import { anyTopicMatches, matchesAny, SelectorCache } from './topic-selector.js';
+import { type StoredUpdate, type Update, type UpdateInit, uuidv7 } from './update.js';
+
+/** The hub's URL path, fixed by the protocol. */
+export const HUB_PATH = '/.well-known/mercure';
+
+/** Options of {@link createHub}. Every limit has a default; see each one. */
+export interface HubOptions {
+  /** Key checking publishers' tokens. Without it nobody can publish over HTTP. */
+  publisherJwt?: JwtKeyOptions;
+  /** Key checking subscribers' tokens. Default: the publisher key. */
+  subscriberJwt?: JwtKeyOptions;
+  /** Let subscribers without a token in (they get public updates only). Default false. */
+  anonymous?: boolean;
+  /**
+   * Origins allowed to call the hub from a browser (CORS). An explicit list allows credentials
+   * (the cookie); `*` allows any origin without credentials. Default: none (same origin only).
+   */
+  corsOrigins?: readonly string[] | '*';
+  /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
+  publishOrigins?: readonly string[] | '*';
+  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
+  cookieName?: string;
+  /** The store. Default: a memory store keeping `historySize` updates. */
+  store?: HubStore;
+  /** History of the default memory store. Default 10,000 updates. */
+  historySize?: number;
+  /** Publish subscription events and serve the subscriptions API. Default false. */
+  subscriptions?: boolean;
+  /** Heartbeat interval in ms; 0 turns heartbeats off. Default 15,000. */
+  heartbeatMs?: number;
+  /** Longest a subscription stays open, in ms (the client then reconnects); 0: no limit. Default 0. */
+  writeTimeoutMs?: number;
+  /** Bytes a subscriber may leave unread before it is dropped (it reconnects and replays). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Largest publish request body and update data, in bytes. Default 1 MiB. */
+  maxUpdateBytes?: number;
+  /** Most topics in one update, and most `topic` parameters in one subscription. Default 100. */
+  maxTopics?: number;
+  /** Longest topic or selector, in characters. Default 2,048. */
+  maxTopicLength?: number;
+  /** Most subscribers at once; more get 503 with Retry-After. Default 50,000. */
+  maxSubscribers?: number;
+  /** Most subscribers from one client address; more get 429 with Retry-After. Default 10,000. */
+  maxSubscribersPerAddress?: number;
+  /** Most updates held for one subscriber while its history is replayed. Default 10,000. */
+  maxPendingUpdates?: number;
+  /** Longest accepted token, in bytes. Default 16 KiB. */
+  maxTokenBytes?: number;
+  /** Clock skew allowed when checking `exp` and `nbf`, in seconds. Default 0. */
+  clockToleranceSeconds?: number;
+  /** Take the client address from `X-Forwarded-For` (behind a trusted proxy). Default false. */
+  trustProxy?: boolean;
+  /** Serve the demo page at `/`. Tokens given here are offered to the page (development only). */
+  demo?: boolean | { publisherToken?: string; subscriberToken?: string };
+  /** Serve `/metrics` (Prometheus) and `/healthz`. Default true. */
+  metrics?: boolean;
+  /** `retry:` sent to subscribers when the hub shuts down, in ms. Default 2,000. */
+  shutdownRetryMs?: number;
+  /** Where log lines go. Default: warnings on stderr. */
+  logger?: Logger;
+}
+
+/** Live figures of a hub, for health checks and the dashboard. */
+export interface HubStats {
+  subscribers: number;
+  subscribersTotal: number;
+  updatesPublished: number;
+  updatesDispatched: number;
+  deliveries: number;
+  historySize: number;
+  store: { kind: string; ok: boolean; detail?: string };
+  /** Selectors in use and how many subscribers use each, most used first (at most 20). */
+  topSelectors: Array<{ selector: string; subscribers: number }>;
+}
+
+export interface Hub {
+  /** The request handler: mount it in node:http, Express, Fastify… Calls `next` for paths it does not serve. */
+  handler(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** Publishes an update from the hosting app, without HTTP and without a token. */
+  publish(update: UpdateInit): Promise<Update>;
+  /** Resolves once the store is open and the keys are read; rejects with a configuration error. */
+  ready(): Promise<void>;
+  stats(): HubStats;
+  /** The Prometheus text of `/metrics`. */
+  metrics(): Promise<string>;
+  /**
+   * Shuts down: refuses new requests, waits up to `graceMs` for publishes in flight, tells every
+   * subscriber when to come back (`retry:`), closes the streams, closes the store.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+function option(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new HubError('invalid-option', `${name} must be a non-negative integer, got ${value}.`);
+  }
+  return value;
+}
+
+const SUBSCRIBE_HEADERS = {
+  'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0',
+  pragma: 'no-cache',
+  expires: '0',
+};
+
+/** Creates a Mercure hub (draft-dunglas-mercure-07, as the reference hub v0.24 speaks it). */
+export function createHub(options: HubOptions = {}): Hub {
+  return new MercureHub(options);
+}
+
+class MercureHub implements Hub {
+  private readonly logger: Logger;
+  private readonly store: HubStore;
+  private readonly selectors = new SelectorCache();
+  private readonly publisherJwt: JwtVerifier | undefined;
+  private readonly subscriberJwt: JwtVerifier | undefined;
+  private readonly cors: ReturnType<typeof createCorsPolicy> | undefined;
+  private readonly limits: UpdateLimits;
+  private readonly index = new SubscriberIndex();
+  private readonly subscribers = new Map<string, Subscriber>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly deadlines = new Map<Subscriber, NodeJS.Timeout>();
+  private readonly metricsRegistry: HubMetrics | undefined;
+  private readonly opened: Promise<void>;
+  private closing = false;
+  private inFlight = 0;
+  private inFlightDone: (() => void) | undefined;
+  private readonly counters = {
+    subscribersConnected: 0,
+    subscribersTotal: 0,
+    updatesPublished: 0,
+    updatesDispatched: 0,
+    deliveries: 0,
+    publishRefused: 0,
+    historySize: () => this.store.historySize(),
+    storeUp: () => this.store.health().ok,
+  };
+  private readonly settings: {
+    anonymous: boolean;
+    publishOrigins: readonly string[] | '*';
+    cookieName: string;
+    subscriptions: boolean;
+    heartbeatMs: number;
+    writeTimeoutMs: number;
+    maxBufferedBytes: number;
+    maxSubscribers: number;
+    maxSubscribersPerAddress: number;
+    maxPendingUpdates: number;
+    trustProxy: boolean;
+    demo: HubOptions['demo'];
+    metrics: boolean;
+    shutdownRetryMs: number;
+  };
+
+  constructor(options: HubOptions) {
+    this.logger = options.logger ?? stderrLogger;
+    this.limits = {
+      maxUpdateBytes: option('maxUpdateBytes', options.maxUpdateBytes, 1024 * 1024),
+      maxTopics: option('maxTopics', options.maxTopics, 100),
+      maxTopicLength: option('maxTopicLength', options.maxTopicLength, 2048),
+    };
+    this.settings = {
+      anonymous: options.anonymous ?? false,
+      publishOrigins: options.publishOrigins ?? [],
+      cookieName: options.cookieName ?? 'mercureAuthorization',
+      subscriptions: options.subscriptions ?? false,
+      heartbeatMs: option('heartbeatMs', options.heartbeatMs, 15_000),
+      writeTimeoutMs: option('writeTimeoutMs', options.writeTimeoutMs, 0),
+      maxBufferedBytes: option('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
+      maxSubscribers: option('maxSubscribers', options.maxSubscribers, 50_000),
+      maxSubscribersPerAddress: option('maxSubscribersPerAddress', options.maxSubscribersPerAddress, 10_000),
+      maxPendingUpdates: option('maxPendingUpdates', options.maxPendingUpdates, 10_000),
+      trustProxy: options.trustProxy ?? false,
+      demo: options.demo,
+      metrics: options.metrics ?? true,
+      shutdownRetryMs: option('shutdownRetryMs', options.shutdownRetryMs, 2000),
+    };
+    const maxTokenBytes = option('maxTokenBytes', options.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
+    const tolerance = option('clockToleranceSeconds', options.clockToleranceSeconds, 0);
+    const publisherKey = options.publisherJwt;
+    const subscriberKey = options.subscriberJwt ?? options.publisherJwt;
+    this.publisherJwt =
+      publisherKey && new JwtVerifier(publisherKey, this.selectors, maxTokenBytes, tolerance);
+    this.subscriberJwt =
+      subscriberKey === publisherKey
+        ? this.publisherJwt
+        : subscriberKey && new JwtVerifier(subscriberKey, this.selectors, maxTokenBytes, tolerance);
+    if (options.corsOrigins !== undefined) {
+      this.cors = createCorsPolicy({
+        origins: options.corsOrigins,
+        credentials: options.corsOrigins !== '*',
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control'],
+        exposeHeaders: ['Last-Event-ID'],
+      });
+    }
+    this.store = options.store ?? new MemoryStore({ historySize: options.historySize });
+    this.metricsRegistry = this.settings.metrics ? new HubMetrics(this.counters, this.store.kind) : undefined;
+    this.opened = Promise.all([
+      this.store.open((update) => this.dispatch(update)),
+      this.publisherJwt?.ready(),
+      this.subscriberJwt?.ready(),
+    ]).then(() => undefined);
+    // Requests wait on `opened` and answer its error; a caller learns of it from `ready()`.
+    this.opened.catch(() => {});
+  }
+
+  ready(): Promise<void> {
+    return this.opened;
+  }
+
+  readonly handler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
+    this.route(req, res, next).catch((error: unknown) => this.fail(req, res, error));
+  };
+
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next?: (error?: unknown) => void,
+  ): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    if (path === HUB_PATH || (path.startsWith(SUBSCRIPTIONS_PATH) && this.settings.subscriptions)) {
+      if (!this.applyCors(req, res)) return;
+      await this.opened;
+      if (path !== HUB_PATH) return this.subscriptionsApi(req, res, path, query);
+      if (req.method === 'GET' || req.method === 'HEAD') return this.subscribe(req, res, query);
+      if (req.method === 'POST') return this.publishHttp(req, res, query);
+      throw new HubError(
+        'method-not-allowed',
+        `${req.method} is not allowed here: GET subscribes, POST publishes.`,
+        {
+          allow: 'GET, POST, OPTIONS',
+        },
+      );
+    }
+    if (this.settings.metrics && path === '/healthz') return this.health(res);
+    if (this.settings.metrics && path === '/metrics' && this.metricsRegistry) {
+      res.writeHead(200, { 'content-type': this.metricsRegistry.registry.contentType });
+      res.end(await this.metricsRegistry.text());
+      return;
+    }
+    if (this.settings.demo && (await serveDemo(req, res, path, this.settings.demo, this.settings.anonymous)))
+      return;
+    if (next) return next();
+    throw new HubError('not-found', `Nothing at ${path}. The hub is at ${HUB_PATH}.`);
+  }
+
+  /** Applies the CORS policy; returns false when the request was answered (preflight, refused origin). */
+  private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    // Same-origin requests (the hub's own pages) carry an Origin too; they need no CORS.
+    if (this.cors === undefined || origin === undefined || sameOrigin(origin, req.headers.host)) {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { allow: 'GET, POST, OPTIONS' }).end();
+        return false;
+      }
+      return true;
+    }
+    const decision = this.cors(
+      origin,
+      req.method ?? 'GET',
+      headerValue(req.headers['access-control-request-method']),
+    );
+    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+    if (decision.action === 'continue') return true;
+    if (decision.action === 'preflight') {
+      res.writeHead(204).end();
+      return false;
+    }
+    throw new HubError('forbidden', `Origin ${origin} is not allowed to use this hub (CORS).`);
+  }
+
+  private async authorize(
+    req: IncomingMessage,
+    query: URLSearchParams,
+    verifier: JwtVerifier | undefined,
+    what: string,
+  ): Promise<{ claims: Claims; carrier: string } | undefined> {
+    const presented = presentedToken(req, query, this.settings.cookieName);
+    if (presented === undefined) return undefined;
+    if (verifier === undefined) {
+      throw new HubError('unauthorized', `${what} with a token is not possible: the hub has no key for it.`, {
+        'www-authenticate': 'Bearer realm="mercure"',
+      });
+    }
+    return { claims: await verifier.verify(presented.token), carrier: presented.carrier };
+  }
+
+  private clientAddress(req: IncomingMessage): string {
+    if (this.settings.trustProxy) {
+      const forwarded = headerValue(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
+      if (forwarded) return forwarded;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  private async subscribe(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    if (this.closing) throw shuttingDown();
+    const topics = query.getAll('topic');
+    if (topics.length === 0) throw new HubError('bad-request', 'Missing "topic" parameter.');
+    if (topics.length > this.limits.maxTopics) {
+      throw new HubError(
+        'bad-request',
+        `Too many "topic" parameters (the limit is ${this.limits.maxTopics}).`,
+      );
+    }
+    for (const topic of topics) {
+      if (topic.length > this.limits.maxTopicLength) {
+        throw new HubError(
+          'bad-request',
+          `A topic selector is longer than ${this.limits.maxTopicLength} characters.`,
+        );
+      }
+    }
+    const auth = await this.authorize(req, query, this.subscriberJwt, 'Subscribing');
+    if (auth === undefined && !this.settings.anonymous) throw missingToken('Subscribing to this hub');
+    const address = this.clientAddress(req);
+    if (this.subscribers.size >= this.settings.maxSubscribers) {
+      throw new HubError(
+        'unavailable',
+        `The hub holds its maximum of ${this.settings.maxSubscribers} subscribers. Try again later.`,
+        {
+          'retry-after': '10',
+        },
+      );
+    }
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (fromAddress >= this.settings.maxSubscribersPerAddress) {
+      throw new HubError(
+        'too-many-requests',
+        `Too many subscriptions from ${address} (the limit is ${this.settings.maxSubscribersPerAddress}).`,
+        { 'retry-after': '10' },
+      );
+    }
+    const lastEventId = headerValue(req.headers['last-event-id']) ?? query.get('lastEventID') ?? undefined;
+    const subscriber = new Subscriber(
+      `urn:uuid:${uuidv7()}`,
+      topics.map((topic) => this.selectors.get(topic)),
+      auth?.claims.subscribe,
+      auth?.claims.payload,
+      address,
+    );
+    // Registered before the history is read, holding what arrives live meanwhile: no gap.
+    if (lastEventId !== undefined) subscriber.pending = [];
+    this.register(subscriber);
+    let found = false;
+    let lastSeen = 0;
+    const replayed: StoredUpdate[] = [];
+    if (lastEventId !== undefined) {
+      try {
+        ({ found } = await this.store.replay(lastEventId, (update) => {
+          lastSeen = update.seq;
+          if (subscriber.matches(update) && subscriber.mayReceive(update)) replayed.push(update);
+        }));
+      } catch (error) {
+        this.unregister(subscriber);
+        throw storeFailed(error, this.logger);
+      }
+    }
+    if (req.socket.destroyed || res.destroyed) {
+      this.unregister(subscriber);
+      return;
+    }
+    const headers: Record<string, string> = { ...SUBSCRIBE_HEADERS };
+    if (lastEventId !== undefined) headers['last-event-id'] = found ? lastEventId : 'earliest';
+    const stream = createEventStream(req, res, {
+      headers,
+      heartbeatMs: this.settings.heartbeatMs,
+      maxBufferedBytes: this.settings.maxBufferedBytes,
+      lastEventIdParam: false,
+      logger: this.logger,
+    });
+    subscriber.stream = stream;
+    stream.once('close', () => this.unregister(subscriber));
+    for (const update of replayed) stream.sendFrame(update.frame);
+    const pending = subscriber.pending;
+    subscriber.pending = undefined;
+    if (pending === null) {
+      // Too much arrived while replaying: the client reconnects with its last ID and catches up.
+      stream.close();
+      return;
+    }
+    if (pending) for (const update of pending) if (update.seq > lastSeen) stream.sendFrame(update.frame);
+    this.counters.deliveries += replayed.length;
+    this.setDeadline(subscriber, auth?.claims.expiresAt);
+    if (this.settings.subscriptions) this.announce(subscriber, true);
+  }
+
+  private register(subscriber: Subscriber): void {
+    this.subscribers.set(subscriber.id, subscriber);
+    this.index.add(subscriber);
+    this.perAddress.set(subscriber.address, (this.perAddress.get(subscriber.address) ?? 0) + 1);
+    this.counters.subscribersConnected++;
+    this.counters.subscribersTotal++;
+  }
+
+  private unregister(subscriber: Subscriber): void {
+    if (!this.subscribers.delete(subscriber.id)) return;
+    this.index.remove(subscriber);
+    const count = (this.perAddress.get(subscriber.address) ?? 1) - 1;
+    if (count === 0) this.perAddress.delete(subscriber.address);
+    else this.perAddress.set(subscriber.address, count);
+    this.counters.subscribersConnected--;
+    const timer = this.deadlines.get(subscriber);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.deadlines.delete(subscriber);
+    }
+    if (this.settings.subscriptions && subscriber.stream !== undefined && !this.closing)
+      this.announce(subscriber, false);
+  }
+
+  /** Closes the stream when the token expires (the spec's MUST) or the write timeout passes. */
+  private setDeadline(subscriber: Subscriber, expiresAt: number | undefined): void {
+    const limits: number[] = [];
+    if (expiresAt !== undefined) limits.push(expiresAt - Date.now());
+    if (this.settings.writeTimeoutMs > 0) limits.push(this.settings.writeTimeoutMs);
+    if (limits.length === 0) return;
+    const delay = Math.max(0, Math.min(...limits));
+    const timer = setTimeout(() => subscriber.stream?.close(), Math.min(delay, 2 ** 31 - 1));
+    timer.unref();
+    this.deadlines.set(subscriber, timer);
+  }
+
+  private announce(subscriber: Subscriber, active: boolean): void {
+    for (const update of subscriptionUpdates(subscriber, active)) {
+      this.append(validateUpdate(update, { ...this.limits, maxTopicLength: Number.MAX_SAFE_INTEGER })).catch(
+        (error: unknown) =>
+          this.logger.warn({ error: String(error) }, 'Could not publish a subscription event.'),
+      );
+    }
+  }
+
+  /** Delivers an update from the store to the subscribers that match it and may see it. */
+  private dispatch(update: StoredUpdate): void {
+    this.counters.updatesDispatched++;
+    const maxPending = this.settings.maxPendingUpdates;
+    this.index.forEachMatch(update, (subscriber) => {
+      if (!subscriber.mayReceive(update)) return;
+      const pending = subscriber.pending;
+      if (pending === undefined) {
+        subscriber.stream?.sendFrame(update.frame);
+        this.counters.deliveries++;
+      } else if (pending !== null) {
+        if (pending.length < maxPending) pending.push(update);
+        else subscriber.pending = null;
+      }
+    });
+  }
+
+  private async append(update: Update): Promise<StoredUpdate> {
+    this.inFlight++;
+    const started = process.hrtime.bigint();
+    try {
+      const result = await this.store.append(update);
+      this.counters.updatesPublished++;
+      this.metricsRegistry?.storeAppendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return result;
+    } catch (error) {
+      throw storeFailed(error, this.logger);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.inFlightDone?.();
+    }
+  }
+
+  private async publishHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+  ): Promise<void> {
+    if (this.closing) throw shuttingDown();
+    const auth = await this.authorize(req, query, this.publisherJwt, 'Publishing');
+    if (auth === undefined) throw missingToken('Publishing');
+    if (auth.carrier === 'cookie') checkPublishOrigin(req, this.settings.publishOrigins);
+    const allowed = auth.claims.publish;
+    if (allowed === undefined || allowed.length === 0) {
+      throw new HubError(
+        'forbidden',
+        'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
+      );
+    }
+    const body = await readBody(req, this.limits.maxUpdateBytes);
+    const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.limits);
+    for (const topic of update.topics) {
+      if (!matchesAny(allowed, topic)) {
+        throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
+      }
+    }
+    const stored = await this.append(update);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(stored.id);
+  }
+
+  async publish(init: UpdateInit): Promise<Update> {
+    await this.opened;
+    if (this.closing) throw shuttingDown();
+    const { seq: _seq, frame: _frame, ...update } = await this.append(validateUpdate(init, this.limits));
+    return update;
+  }
+
+  private async subscriptionsApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    if (req.method !== 'GET')
+      throw new HubError('method-not-allowed', 'The subscriptions API answers GET only.', { allow: 'GET' });
+    const wanted = parseSubscriptionsPath(path.slice(SUBSCRIPTIONS_PATH.length));
+    if (wanted === undefined) throw new HubError('not-found', 'Not a subscriptions API path.');
+    const auth = await this.authorize(req, query, this.subscriberJwt, 'Reading subscriptions');
+    if (auth === undefined) throw missingToken('The subscriptions API');
+    const claim = auth.claims.subscribe;
+    if (claim === undefined || !anyTopicMatches(claim, [path])) {
+      throw new HubError('forbidden', `The token's "mercure.subscribe" claim does not match ${path}.`);
+    }
+    const documents: SubscriptionDocument[] = [];
+    for (const subscriber of this.subscribers.values()) {
+      if (subscriber.stream === undefined) continue;
+      for (const { selector } of subscriber.selectors) {
+        if (wanted.kind !== 'all' && selector !== wanted.topic) continue;
+        if (wanted.kind === 'one' && subscriber.id !== wanted.subscriber) continue;
+        documents.push(subscriptionDocument(selector, subscriber, true));
+      }
+    }
+    const lastEventId = this.store.lastEventId() ?? 'earliest';
+    const body = subscriptionsResponse(path, wanted, documents, lastEventId);
+    if (body === undefined) {
+      throw new HubError(
+        'not-found',
+        `No active subscription at ${wanted.kind === 'one' ? subscriptionTopic(wanted.topic, wanted.subscriber) : path}.`,
+      );
+    }
+    res.writeHead(200, {
+      'content-type': 'application/ld+json',
+      'cache-control': 'must-revalidate',
+      etag: `"${lastEventId}"`,
+      link: `<${HUB_PATH}>; rel="mercure"`,
+    });
+    res.end(JSON.stringify(body));
+  }
+
+  private health(res: ServerResponse): void {
+    const store = this.store.health();
+    res.writeHead(store.ok && !this.closing ? 200 : 503, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+    });
+    res.end(
+      JSON.stringify({
+        status: this.closing ? 'closing' : store.ok ? 'ok' : 'degraded',
+        store: { kind: this.store.kind, ...store },
+        subscribers: this.subscribers.size,
+      }),
+    );
+  }
+
+  stats(): HubStats {
+    const store = this.store.health();
+    const topSelectors = [...this.index.selectorCounts()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([selector, subscribers]) => ({ selector, subscribers }));
+    return {
+      subscribers: this.subscribers.size,
+      subscribersTotal: this.counters.subscribersTotal,
+      updatesPublished: this.counters.updatesPublished,
+      updatesDispatched: this.counters.updatesDispatched,
+      deliveries: this.counters.deliveries,
+      historySize: this.store.historySize(),
+      store: { kind: this.store.kind, ...store },
+      topSelectors,
+    };
+  }
+
+  metrics(): Promise<string> {
+    if (this.metricsRegistry === undefined) return Promise.resolve('');
+    return this.metricsRegistry.text();
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const hubError =
+      error instanceof HubError
+        ? error
+        : new HubError('store-failed', 'The hub failed to handle the request.');
+    if (!(error instanceof HubError))
+      this.logger.error({ error: String(error) }, 'Unexpected error in the hub.');
+    else if (hubError.status >= 500) this.logger.warn({ code: hubError.code }, hubError.message);
+    if (req.method === 'POST' && req.url?.startsWith(HUB_PATH)) this.counters.publishRefused++;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'text/plain; charset=utf-8',
+      ...hubError.headers,
+    };
+    // A body left unread would have to be drained before the connection could serve another request.
+    if (!req.complete) headers.connection = 'close';
+    res.writeHead(hubError.status, headers).end(`${hubError.message}\n`);
+  }
+
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const graceMs = options.graceMs ?? 5000;
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.inFlightDone = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const subscriber of [...this.subscribers.values()]) {
+      const stream = subscriber.stream;
+      if (stream === undefined) continue;
+      stream.send({ retry: this.settings.shutdownRetryMs });
+      stream.close();
+    }
+    for (const timer of this.deadlines.values()) clearTimeout(timer);
+    this.deadlines.clear();
+    await this.store.close();
+    this.metricsRegistry?.registry.clear();
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function shuttingDown(): HubError {
+  return new HubError('unavailable', 'The hub is shutting down. Try again in a moment.', {
+    'retry-after': '2',
+  });
+}
+
+function storeFailed(error: unknown, logger: Logger): HubError {
+  if (error instanceof HubError) return error;
+  logger.error({ error: String(error) }, 'The store failed.');
+  return new HubError(
+    'store-failed',
+    'The hub could not store the update: its store is unavailable. Try again.',
+    {
+      'retry-after': '1',
+    },
+  );
+}

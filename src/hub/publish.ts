@@ -1,0 +1,157 @@
+import type { IncomingMessage } from 'node:http';
+import { HubError } from './errors.js';
+import { newUpdateId, type Update, type UpdateInit } from './update.js';
+
+/** Limits applied to every update, from the HTTP endpoint and from `hub.publish` alike. */
+export interface UpdateLimits {
+  /** Bytes of a publish request body (and of an update's data). */
+  maxUpdateBytes: number;
+  /** Topics of one update. */
+  maxTopics: number;
+  /** Characters of one topic. */
+  maxTopicLength: number;
+}
+
+/** Reads a request body up to `limit` bytes; 413 beyond it. Uses a body a framework already parsed. */
+export async function readBody(
+  req: IncomingMessage & { body?: unknown },
+  limit: number,
+): Promise<Buffer | object> {
+  if (req.body !== undefined && req.body !== null) {
+    // Express or Fastify parsed the body before the hub saw it.
+    if (Buffer.isBuffer(req.body)) return req.body;
+    if (typeof req.body === 'string') return Buffer.from(req.body);
+    if (typeof req.body === 'object' && Object.keys(req.body).length > 0) return req.body;
+  }
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw tooLarge(limit);
+  if (req.readableEnded) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function tooLarge(limit: number): HubError {
+  return new HubError('payload-too-large', `The update is larger than ${limit} bytes, the hub's limit.`);
+}
+
+function badRequest(message: string): HubError {
+  return new HubError('bad-request', message);
+}
+
+/** Reads the fields of a publish request: a form (the protocol), or JSON (a convenience). */
+export function parseUpdate(body: Buffer | object, contentType: string | undefined): UpdateInit {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!Buffer.isBuffer(body)) return fromObject(body as Record<string, unknown>);
+  if (type === 'application/x-www-form-urlencoded')
+    return fromForm(new URLSearchParams(body.toString('utf8')));
+  if (type === 'application/json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw badRequest('The JSON body could not be parsed.');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw badRequest('The JSON body must be an object: {"topic": …, "data": …}.');
+    }
+    return fromObject(parsed as Record<string, unknown>);
+  }
+  throw new HubError(
+    'unsupported-media-type',
+    `Publish with Content-Type application/x-www-form-urlencoded (or application/json), not "${type || 'none'}".`,
+  );
+}
+
+function single(form: URLSearchParams, name: string): string | undefined {
+  const values = form.getAll(name);
+  if (values.length > 1) throw badRequest(`The "${name}" field must appear once.`);
+  return values[0];
+}
+
+function fromForm(form: URLSearchParams): UpdateInit {
+  const retry = single(form, 'retry');
+  return {
+    topics: form.getAll('topic'),
+    data: single(form, 'data'),
+    id: single(form, 'id'),
+    type: single(form, 'type'),
+    retry: retry === undefined ? undefined : parseRetry(retry),
+    private: form.has('private'),
+  };
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw badRequest(`"${name}" must be a string.`);
+  return value;
+}
+
+function fromObject(object: Record<string, unknown>): UpdateInit {
+  const topic = object.topic ?? object.topics;
+  const topics = typeof topic === 'string' ? [topic] : topic;
+  if (topics !== undefined && (!Array.isArray(topics) || topics.some((item) => typeof item !== 'string'))) {
+    throw badRequest('"topic" must be a string or an array of strings.');
+  }
+  const retry = object.retry;
+  const isPrivate = object.private;
+  return {
+    topics: (topics as string[] | undefined) ?? [],
+    data: optionalString(object.data, 'data'),
+    id: optionalString(object.id, 'id'),
+    type: optionalString(object.type, 'type'),
+    retry:
+      retry === undefined || retry === null
+        ? undefined
+        : typeof retry === 'string'
+          ? parseRetry(retry)
+          : (retry as number),
+    // A form's `private` counts by its presence; JSON says it with a boolean (or the form's "on").
+    private: isPrivate === true || isPrivate === 'on' || isPrivate === 'true',
+  };
+}
+
+function parseRetry(value: string): number {
+  if (!/^[0-9]{1,10}$/.test(value))
+    throw badRequest('"retry" must be a non-negative integer (milliseconds).');
+  return Number(value);
+}
+
+/** Checks an update against the protocol and the limits; makes its ID when absent. */
+export function validateUpdate(init: UpdateInit, limits: UpdateLimits): Update {
+  const topics = init.topics;
+  if (!Array.isArray(topics) || topics.length === 0) throw badRequest('Missing "topic" parameter.');
+  if (topics.length > limits.maxTopics)
+    throw badRequest(`Too many "topic" parameters (the limit is ${limits.maxTopics}).`);
+  for (const topic of topics) {
+    if (typeof topic !== 'string' || topic === '') throw badRequest('A "topic" must be a non-empty string.');
+    if (topic.length > limits.maxTopicLength) {
+      throw badRequest(`A topic is longer than ${limits.maxTopicLength} characters.`);
+    }
+  }
+  const data = init.data ?? '';
+  if (typeof data !== 'string') throw badRequest('"data" must be a string.');
+  if (Buffer.byteLength(data) > limits.maxUpdateBytes) throw tooLarge(limits.maxUpdateBytes);
+  const id = init.id === undefined || init.id === '' ? newUpdateId() : init.id;
+  if (typeof id !== 'string') throw badRequest('"id" must be a string.');
+  if (id.startsWith('#')) throw badRequest('The "id" must not start with "#".');
+  if (id === 'earliest') throw badRequest('The "id" "earliest" is reserved.');
+  if (/[\r\n\0]/.test(id)) throw badRequest('The "id" must not contain CR, LF or NUL.');
+  const type = init.type === '' ? undefined : init.type;
+  if (type !== undefined && (typeof type !== 'string' || /[\r\n]/.test(type))) {
+    throw badRequest('The "type" must be a string without CR or LF.');
+  }
+  const retry = init.retry;
+  if (retry !== undefined && (!Number.isSafeInteger(retry) || retry < 0)) {
+    throw badRequest('"retry" must be a non-negative integer (milliseconds).');
+  }
+  return { id, topics: [...topics], data, type, retry, private: init.private === true };
+}

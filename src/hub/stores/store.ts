@@ -1,0 +1,46 @@
+import type { StoredUpdate, Update } from '../update.js';
+
+/** What a store says of a replay. */
+export interface ReplayResult {
+  /** Whether the requested ID was found in the history (`earliest` is never "found"). */
+  found: boolean;
+}
+
+/** A store's view of its own health, for `/healthz`, `/metrics` and the dashboard. */
+export interface StoreHealth {
+  ok: boolean;
+  /** A short description of the problem when not ok. */
+  detail?: string;
+}
+
+/** Where a store hands every update appended to it (by this node or, for shared stores, any node). */
+export type Dispatch = (update: StoredUpdate) => void;
+
+/**
+ * The history and the fan-out behind a hub: memory (one process), SQLite (durable), Redis (many
+ * nodes). Every update the hub accepts goes through `append`; every update any node appended comes
+ * back through `dispatch`, once per node, in history order (`seq` increasing).
+ */
+export interface HubStore {
+  /** A short name for logs and metrics: `memory`, `sqlite`, `redis`. */
+  readonly kind: string;
+  /** Starts the store; from then on it calls `dispatch` for every update. */
+  open(dispatch: Dispatch): Promise<void>;
+  /**
+   * Appends an update. Resolves once the store has accepted it (written to disk, or to Redis):
+   * only then may the publisher be told it succeeded. Rejects when the store cannot take it.
+   */
+  append(update: Update): Promise<StoredUpdate>;
+  /**
+   * Calls `visit` with every update after the one whose ID is `lastEventId`, oldest first; with
+   * `earliest`, or an ID not in the history, with every update kept.
+   */
+  replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult>;
+  /** The ID of the newest update in the history, or undefined when it is empty. */
+  lastEventId(): string | undefined;
+  /** How many updates the history holds now. */
+  historySize(): number;
+  health(): StoreHealth;
+  /** Stops the store and releases what it holds. */
+  close(): Promise<void>;
+}
