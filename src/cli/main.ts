@@ -7,7 +7,12 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 };
 
 /** Each command lives in its own module (exporting `command`), loaded only when it runs. */
-const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {};
+const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  serve: { summary: 'run the Mercure hub', load: () => import('./serve.js') },
+  publish: { summary: 'publish an update to a hub', load: () => import('./publish.js') },
+  token: { summary: 'print a JWT for a hub', load: () => import('./token.js') },
+  subscribe: { summary: "print an SSE stream's events as they arrive", load: () => import('./subscribe.js') },
+};
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(11)} ${summary}`);

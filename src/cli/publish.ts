@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import { createToken } from '../hub/index.js';
+import { type Command, UsageError } from './command.js';
+import { readKey } from './flags.js';
+
+const help = `Usage: siar publish --topic <topic> [options]
+
+Publishes an update to a Mercure hub and prints its ID.
+
+Options:
+  -t, --topic <topic>   the update's topic (repeatable: the first is canonical, the others alternates)
+  -d, --data <data>     the update's data; - reads standard input
+      --id <id>         the update's ID (default: the hub makes one)
+      --type <type>     the SSE event type
+      --retry <ms>      the SSE reconnection time
+      --private         only subscribers allowed by their token receive it
+  -u, --hub <url>       the hub [SIAR_HUB_URL]           default http://localhost:3000/.well-known/mercure
+      --token <jwt>     a publisher token [SIAR_TOKEN]
+  -k, --key <key>       or the hub's key, to sign a token allowing every topic (HS256; @file reads a file)
+                        [SIAR_PUBLISHER_JWT_KEY, MERCURE_PUBLISHER_JWT_KEY]
+  -h, --help            show this help
+
+Examples:
+  siar publish --topic https://example.com/books/1 --data '{"status":"sold"}' --key "$SECRET"
+  echo '{"n":1}' | siar publish -t https://example.com/feed -d - --token "$JWT" --hub https://hub.example.com/.well-known/mercure
+`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nRun "siar publish --help" for the options.`);
+  }
+  if (!values.topic || values.topic.length === 0)
+    throw new UsageError('siar publish needs at least one --topic.');
+  const hub = values.hub ?? process.env.SIAR_HUB_URL ?? 'http://localhost:3000/.well-known/mercure';
+  let token = values.token ?? process.env.SIAR_TOKEN;
+  if (token === undefined) {
+    const key = readKey(
+      values.key ?? process.env.SIAR_PUBLISHER_JWT_KEY ?? process.env.MERCURE_PUBLISHER_JWT_KEY,
+      '--key',
+    );
+    if (key === undefined) {
+      throw new UsageError(
+        "siar publish needs --token (a publisher JWT) or --key (the hub's secret, to sign one).",
+      );
+    }
+    token = await createToken({ publish: ['*'] }, key, { expiresIn: 60 });
+  }
+  const body = new URLSearchParams();
+  for (const topic of values.topic) body.append('topic', topic);
+  body.set('data', values.data === '-' ? await readStdin() : (values.data ?? ''));
+  if (values.id !== undefined) body.set('id', values.id);
+  if (values.type !== undefined) body.set('type', values.type);
+  if (values.retry !== undefined) body.set('retry', values.retry);
+  if (values.private) body.set('private', 'on');
+  let response: Response;
+  try {
+    response = await fetch(hub, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new UsageError(
+      `Cannot reach the hub at ${hub} (${cause}). Is it running? Set the URL with --hub.`,
+      1,
+    );
+  }
+  const text = (await response.text()).trim();
+  if (!response.ok) {
+    throw new UsageError(`The hub refused the update: ${response.status} ${text}`, 1);
+  }
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      topic: { type: 'string', short: 't', multiple: true },
+      data: { type: 'string', short: 'd' },
+      id: { type: 'string' },
+      type: { type: 'string' },
+      retry: { type: 'string' },
+      private: { type: 'boolean' },
+      hub: { type: 'string', short: 'u' },
+      token: { type: 'string' },
+      key: { type: 'string', short: 'k' },
+    },
+  });
+}
+
+export const command: Command = { summary: 'publish an update to a hub', help, run };

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import {
+  createHub,
+  createToken,
+  type HubOptions,
+  type HubStore,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+} from '../hub/index.js';
+import { SqliteStore } from '../hub/stores/sqlite.js';
+import { stderrLogger } from '../server/index.js';
+import { type Command, UsageError } from './command.js';
+import { booleanFlag, integerFlag, readKey } from './flags.js';
+
+const help = `Usage: siar serve [options]
+
+Runs a Mercure hub (draft-dunglas-mercure-07): subscribers connect to /.well-known/mercure with
+EventSource, publishers POST updates there. Every option can also be set by the environment
+variable named in brackets.
+
+Options:
+  -p, --port <port>               port to listen on [SIAR_PORT, PORT]                    default 3000
+      --host <host>               address to listen on [SIAR_HOST]                       default all
+      --publisher-jwt-key <key>   key checking publishers' tokens; @file reads a file
+                                  [SIAR_PUBLISHER_JWT_KEY, MERCURE_PUBLISHER_JWT_KEY]
+      --subscriber-jwt-key <key>  key checking subscribers' tokens (default: the publisher key)
+                                  [SIAR_SUBSCRIBER_JWT_KEY, MERCURE_SUBSCRIBER_JWT_KEY]
+      --jwt-algorithm <alg>       ${JWT_ALGORITHMS.join(', ')} [SIAR_JWT_ALGORITHM,
+                                  MERCURE_PUBLISHER_JWT_ALG]                            default HS256
+      --anonymous                 let subscribers without a token in (public updates) [SIAR_ANONYMOUS]
+      --cors-origin <origin>      allow this browser origin, with credentials (repeatable; * for any,
+                                  without credentials) [SIAR_CORS_ORIGINS, comma-separated]
+      --publish-origin <origin>   allow publishing with the cookie from this origin (repeatable)
+                                  [SIAR_PUBLISH_ORIGINS]
+      --store <store>             memory, or sqlite:<path> (durable) [SIAR_STORE]        default memory
+      --history-size <n>          updates kept for replay [SIAR_HISTORY_SIZE]   default 10000 (sqlite 100000)
+      --subscriptions             publish subscription events, serve the subscriptions API
+                                  [SIAR_SUBSCRIPTIONS]
+      --heartbeat <ms>            heartbeat interval, 0 for none [SIAR_HEARTBEAT]        default 15000
+      --max-subscribers <n>       subscribers at once [SIAR_MAX_SUBSCRIBERS]             default 50000
+      --demo                      serve the demo page at / [SIAR_DEMO]
+  -h, --help                      show this help
+
+With no key set, the hub makes a development key, prints it with ready-to-use tokens, and says
+so: set a key of your own for anything but trying it out.
+
+Examples:
+  siar serve --demo
+  siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
+  siar serve --jwt-algorithm RS256 --publisher-jwt-key @publisher.pub.pem --anonymous
+`;
+
+function list(flags: string[] | undefined, env: string | undefined): string[] | undefined {
+  if (flags !== undefined && flags.length > 0) return flags;
+  if (env === undefined || env.trim() === '') return undefined;
+  return env
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function origins(values: string[] | undefined): readonly string[] | '*' | undefined {
+  if (values === undefined) return undefined;
+  return values.includes('*') ? '*' : values;
+}
+
+function openStore(spec: string, historySize: number | undefined): HubStore | undefined {
+  if (spec === 'memory') return undefined;
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length);
+    if (path === '') throw new UsageError('--store sqlite: needs a file path, e.g. --store sqlite:hub.db');
+    return new SqliteStore({ path, historySize });
+  }
+  throw new UsageError(`--store must be "memory" or "sqlite:<path>", got "${spec}".`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nRun "siar serve --help" for the options.`);
+  }
+  const env = process.env;
+  const port = integerFlag(values.port ?? env.SIAR_PORT ?? env.PORT, '--port') ?? 3000;
+  const host = values.host ?? env.SIAR_HOST;
+  const algorithm = (values['jwt-algorithm'] ??
+    env.SIAR_JWT_ALGORITHM ??
+    env.MERCURE_PUBLISHER_JWT_ALG ??
+    'HS256') as JwtAlgorithm;
+  if (!JWT_ALGORITHMS.includes(algorithm)) {
+    throw new UsageError(`--jwt-algorithm must be one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}".`);
+  }
+  let publisherKey = readKey(
+    values['publisher-jwt-key'] ?? env.SIAR_PUBLISHER_JWT_KEY ?? env.MERCURE_PUBLISHER_JWT_KEY,
+    '--publisher-jwt-key',
+  );
+  const subscriberKey = readKey(
+    values['subscriber-jwt-key'] ?? env.SIAR_SUBSCRIBER_JWT_KEY ?? env.MERCURE_SUBSCRIBER_JWT_KEY,
+    '--subscriber-jwt-key',
+  );
+  const subscriberAlgorithm = (env.MERCURE_SUBSCRIBER_JWT_ALG as JwtAlgorithm | undefined) ?? algorithm;
+  const historySize = integerFlag(values['history-size'] ?? env.SIAR_HISTORY_SIZE, '--history-size');
+  const demo = booleanFlag(values.demo, env.SIAR_DEMO);
+  let demoTokens: { publisherToken?: string; subscriberToken?: string } = {};
+  const development = publisherKey === undefined && subscriberKey === undefined;
+  if (development) {
+    publisherKey = randomBytes(32).toString('base64url');
+    const publisherToken = await createToken({ publish: ['*'], subscribe: ['*'] }, publisherKey);
+    const subscriberToken = await createToken({ subscribe: ['*'] }, publisherKey);
+    demoTokens = { publisherToken, subscriberToken };
+    process.stderr.write(
+      `\nsiar warn: no JWT key is set, so the hub made a development key for this run only:\n` +
+        `  key (HS256):       ${publisherKey}\n` +
+        `  publisher token:   ${publisherToken}\n` +
+        `  subscriber token:  ${subscriberToken}\n` +
+        `Set --publisher-jwt-key (or SIAR_PUBLISHER_JWT_KEY) to a secret of your own for real use.\n\n`,
+    );
+  }
+  const storeSpec = values.store ?? env.SIAR_STORE ?? 'memory';
+  const options: HubOptions = {
+    publisherJwt: publisherKey === undefined ? undefined : { key: publisherKey, algorithm },
+    subscriberJwt:
+      subscriberKey === undefined ? undefined : { key: subscriberKey, algorithm: subscriberAlgorithm },
+    anonymous: booleanFlag(values.anonymous, env.SIAR_ANONYMOUS),
+    corsOrigins: origins(list(values['cors-origin'], env.SIAR_CORS_ORIGINS)),
+    publishOrigins: origins(list(values['publish-origin'], env.SIAR_PUBLISH_ORIGINS)),
+    store: openStore(storeSpec, historySize),
+    historySize,
+    subscriptions: booleanFlag(values.subscriptions, env.SIAR_SUBSCRIPTIONS),
+    heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),
+    maxSubscribers: integerFlag(values['max-subscribers'] ?? env.SIAR_MAX_SUBSCRIBERS, '--max-subscribers'),
+    demo: demo ? (development ? demoTokens : true) : false,
+    logger: stderrLogger,
+  };
+  const hub = createHub(options);
+  try {
+    await hub.ready();
+  } catch (error) {
+    throw new UsageError((error as Error).message, 1);
+  }
+  const server = createServer(hub.handler);
+  // Streams are long: the server must not time them out; the hub bounds them itself.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new UsageError(
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} is already in use: pick another with --port.`
+            : error.message,
+          1,
+        ),
+      ),
+    );
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+  const base = `http://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
+  process.stdout.write(
+    `Siar hub listening on ${base}/.well-known/mercure (store: ${storeSpec.split(':')[0]})${demo ? `\nDemo page: ${base}/` : ''}\n`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`${signal}: shutting down…\n`);
+      // Bounded: whatever hangs, the process exits within 10 s.
+      const force = setTimeout(() => resolve(1), 10_000);
+      force.unref();
+      server.close();
+      hub
+        .close({ graceMs: 5000 })
+        .then(() => {
+          server.closeAllConnections();
+          clearTimeout(force);
+          resolve(0);
+        })
+        .catch(() => resolve(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      'publisher-jwt-key': { type: 'string' },
+      'subscriber-jwt-key': { type: 'string' },
+      'jwt-algorithm': { type: 'string' },
+      anonymous: { type: 'boolean' },
+      'cors-origin': { type: 'string', multiple: true },
+      'publish-origin': { type: 'string', multiple: true },
+      store: { type: 'string' },
+      'history-size': { type: 'string' },
+      subscriptions: { type: 'boolean' },
+      heartbeat: { type: 'string' },
+      'max-subscribers': { type: 'string' },
+      demo: { type: 'boolean' },
+    },
+  });
+}
+
+export const command: Command = { summary: 'run the Mercure hub', help, run };
