@@ -9,6 +9,7 @@ import {
   JWT_ALGORITHMS,
   type JwtAlgorithm,
 } from '../hub/index.js';
+import { RedisStore } from '../hub/stores/redis.js';
 import { SqliteStore } from '../hub/stores/sqlite.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
@@ -34,8 +35,10 @@ Options:
                                   without credentials) [SIAR_CORS_ORIGINS, comma-separated]
       --publish-origin <origin>   allow publishing with the cookie from this origin (repeatable)
                                   [SIAR_PUBLISH_ORIGINS]
-      --store <store>             memory, or sqlite:<path> (durable) [SIAR_STORE]        default memory
-      --history-size <n>          updates kept for replay [SIAR_HISTORY_SIZE]   default 10000 (sqlite 100000)
+      --store <store>             memory; sqlite:<path> (durable); redis://[:password@]host:port[/db]
+                                  [?prefix=<keys prefix>] or rediss://… (many nodes; set
+                                  SIAR_REDIS_CLUSTER=1 for Redis Cluster) [SIAR_STORE]   default memory
+      --history-size <n>          updates kept for replay [SIAR_HISTORY_SIZE]  default 10000 (sqlite 100000)
       --subscriptions             publish subscription events, serve the subscriptions API
                                   [SIAR_SUBSCRIPTIONS]
       --heartbeat <ms>            heartbeat interval, 0 for none [SIAR_HEARTBEAT]        default 15000
@@ -73,7 +76,16 @@ function openStore(spec: string, historySize: number | undefined): HubStore | un
     if (path === '') throw new UsageError('--store sqlite: needs a file path, e.g. --store sqlite:hub.db');
     return new SqliteStore({ path, historySize });
   }
-  throw new UsageError(`--store must be "memory" or "sqlite:<path>", got "${spec}".`);
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
+    return new RedisStore({
+      url: spec,
+      historySize,
+      cluster: booleanFlag(undefined, process.env.SIAR_REDIS_CLUSTER),
+    });
+  }
+  throw new UsageError(
+    `--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "${spec}".`,
+  );
 }
 
 async function run(argv: string[]): Promise<number> {

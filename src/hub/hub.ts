@@ -419,7 +419,12 @@ class MercureHub implements Hub {
     if (pending) for (const update of pending) if (update.seq > lastSeen) stream.sendFrame(update.frame);
     this.counters.deliveries += replayed.length;
     this.setDeadline(subscriber, auth?.claims.expiresAt);
-    if (this.settings.subscriptions) this.announce(subscriber, true);
+    if (this.settings.subscriptions) {
+      this.announce(subscriber, true);
+      this.store.presence?.add(
+        subscriber.selectors.map(({ selector }) => subscriptionDocument(selector, subscriber, true)),
+      );
+    }
   }
 
   private register(subscriber: Subscriber): void {
@@ -442,8 +447,12 @@ class MercureHub implements Hub {
       clearTimeout(timer);
       this.deadlines.delete(subscriber);
     }
-    if (this.settings.subscriptions && subscriber.stream !== undefined && !this.closing)
-      this.announce(subscriber, false);
+    if (this.settings.subscriptions && subscriber.stream !== undefined) {
+      this.store.presence?.remove(
+        subscriber.selectors.map(({ selector }) => subscriptionTopic(selector, subscriber.id)),
+      );
+      if (!this.closing) this.announce(subscriber, false);
+    }
   }
 
   /** Closes the stream when the token expires (the spec's MUST) or the write timeout passes. */
@@ -551,15 +560,12 @@ class MercureHub implements Hub {
     if (claim === undefined || !anyTopicMatches(claim, [path])) {
       throw new HubError('forbidden', `The token's "mercure.subscribe" claim does not match ${path}.`);
     }
-    const documents: SubscriptionDocument[] = [];
-    for (const subscriber of this.subscribers.values()) {
-      if (subscriber.stream === undefined) continue;
-      for (const { selector } of subscriber.selectors) {
-        if (wanted.kind !== 'all' && selector !== wanted.topic) continue;
-        if (wanted.kind === 'one' && subscriber.id !== wanted.subscriber) continue;
-        documents.push(subscriptionDocument(selector, subscriber, true));
-      }
-    }
+    const documents = (await this.activeSubscriptions()).filter(
+      (document) =>
+        wanted.kind === 'all' ||
+        (document.topic === wanted.topic &&
+          (wanted.kind === 'topic' || document.subscriber === wanted.subscriber)),
+    );
     const lastEventId = this.store.lastEventId() ?? 'earliest';
     const body = subscriptionsResponse(path, wanted, documents, lastEventId);
     if (body === undefined) {
@@ -575,6 +581,18 @@ class MercureHub implements Hub {
       link: `<${HUB_PATH}>; rel="mercure"`,
     });
     res.end(JSON.stringify(body));
+  }
+
+  /** Every active subscription: of all nodes when the store shares them, else of this one. */
+  private async activeSubscriptions(): Promise<SubscriptionDocument[]> {
+    if (this.store.presence) return this.store.presence.list();
+    const documents: SubscriptionDocument[] = [];
+    for (const subscriber of this.subscribers.values()) {
+      if (subscriber.stream === undefined) continue;
+      for (const { selector } of subscriber.selectors)
+        documents.push(subscriptionDocument(selector, subscriber, true));
+    }
+    return documents;
   }
 
   private health(res: ServerResponse): void {

@@ -1,3 +1,4 @@
+import type { SubscriptionDocument } from '../subscriptions.js';
 import type { StoredUpdate, Update } from '../update.js';
 
 /** What a store says of a replay. */
@@ -11,6 +12,28 @@ export interface StoreHealth {
   ok: boolean;
   /** A short description of the problem when not ok. */
   detail?: string;
+}
+
+/** One node of a hub spread over several processes. */
+export interface HubNode {
+  id: string;
+  /** Subscriptions listed by that node. */
+  subscriptions: number;
+  /** True for the node answering. */
+  self: boolean;
+}
+
+/**
+ * Active subscriptions shared by every node of a hub (for the subscriptions API): a store for many
+ * nodes provides it; a hub on one node lists its own subscribers.
+ */
+export interface SubscriptionPresence {
+  add(documents: SubscriptionDocument[]): void;
+  remove(ids: string[]): void;
+  /** The subscriptions of every live node. */
+  list(): Promise<SubscriptionDocument[]>;
+  /** The live nodes. */
+  nodes(): Promise<HubNode[]>;
 }
 
 /** Where a store hands every update appended to it (by this node or, for shared stores, any node). */
@@ -41,6 +64,8 @@ export interface HubStore {
   /** How many updates the history holds now. */
   historySize(): number;
   health(): StoreHealth;
+  /** Subscriptions shared across nodes; absent for stores of one process. */
+  readonly presence?: SubscriptionPresence;
   /** Stops the store and releases what it holds. */
   close(): Promise<void>;
 }
