@@ -1,4 +1,5 @@
-// What every example shares: start a node:http server, stop it, and tell whether the file was run directly.
+// What every example shares: a node:http server that starts on a port and stops with its streams, whether
+// the file was run directly, and three small request helpers.
 import {
   createServer,
   type IncomingMessage,
@@ -60,9 +61,15 @@ export function sendHtml(res: ServerResponse, html: string | Buffer): void {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
 }
 
-/** Reads a request's body as text. */
-export async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) body += chunk;
-  return body;
+/** Reads a request's body as UTF-8 text; rejects past `maxBytes` (default 64 KiB). */
+export async function readBody(req: IncomingMessage, maxBytes = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new Error(`The request body is over ${maxBytes} bytes.`);
+    chunks.push(chunk);
+  }
+  // Decoded once whole: a character split between two chunks stays whole.
+  return Buffer.concat(chunks).toString('utf8');
 }
