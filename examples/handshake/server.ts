@@ -13,16 +13,18 @@ import { envPort, isMain, pathOf, type Running, readBody, serve } from '../serve
 export interface HandshakeOptions {
   port?: number;
   host?: string;
+  /** How long a client waits before reconnecting (the `retry:` hint), in ms. Default 1000. */
+  retryMs?: number;
   log?: (line: string) => void;
 }
 
 export function startHandshake(options: HandshakeOptions = {}): Promise<Running> {
-  const { port = 3006, host = 'localhost', log = console.log } = options;
+  const { port = 3006, host = 'localhost', retryMs = 1000, log = console.log } = options;
   // Every connected client; a client leaves by itself when its connection closes.
   const clients = createChannel();
 
   function handshake(req: IncomingMessage, res: ServerResponse) {
-    const stream = createEventStream(req, res);
+    const stream = createEventStream(req, res, { retry: retryMs });
     clients.add(stream);
     log(`client connected (${clients.size} connected)`);
     stream.on('close', () => log(`client disconnected (${clients.size} connected)`));

@@ -12,7 +12,12 @@ afterEach(async () => {
 });
 
 async function server(port = 0, log: string[] = []): Promise<Running> {
-  const example = await startHandshake({ port, host: '127.0.0.1', log: (line) => log.push(line) });
+  const example = await startHandshake({
+    port,
+    host: '127.0.0.1',
+    retryMs: 50,
+    log: (line) => log.push(line),
+  });
   closers.push(() => example.close());
   return example;
 }
@@ -24,7 +29,6 @@ function client(url: string) {
   const connection = connect(`${url}/handshake`, {
     onMessage: (message) => messages.push(message),
     onOpen: () => opens++,
-    retryMs: 50,
     log: (line) => log.push(line),
   });
   closers.push(() => connection.close());
