@@ -1,2 +1,17 @@
 /** `siar/client`: an EventSource for Node.js and a fetch-based subscribe(). */
-export {};
+export { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './backoff.js';
+export { ClientError, type ClientErrorCode, type ClientErrorDetails } from './errors.js';
+export {
+  EventSource,
+  EventSourceErrorEvent,
+  type EventSourceEventMap,
+  type EventSourceInit,
+} from './event-source.js';
+export {
+  DEFAULT_MAX_QUEUED_EVENTS,
+  type RetryInfo,
+  type SubscribeOptions,
+  Subscription,
+  subscribe,
+} from './subscribe.js';
+export type { Fetch, FetchInit, FetchResponse, HeadersLike, RequestBody } from './types.js';
