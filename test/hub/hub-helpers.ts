@@ -1,7 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
+import { afterEach } from 'vitest';
 import { createHub, createToken, type Hub, type HubOptions, type MercureClaim } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
 import { closeServer, listen } from '../helpers/net.js';
+import { type OpenOptions, openSse, type SseConnection } from '../helpers/sse-client.js';
 
 /** The HMAC secret of test hubs. */
 export const TEST_KEY = 'siar-test-secret-that-is-long-enough-for-hs256';
@@ -59,4 +61,94 @@ export async function startHub(options: HubOptions = {}): Promise<TestHub> {
       await closeServer(server);
     },
   };
+}
+
+/** Cleanups run after each test of the file that calls this, newest first: `const defer = useCleanup()`. */
+export function useCleanup(): (cleanup: () => unknown) => void {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()?.();
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
+}
+
+/** `startHub` whose hub and server are closed after each test of the file that calls this. */
+export function useHubs(): (options?: HubOptions) => Promise<TestHub> {
+  const defer = useCleanup();
+  return async (options) => {
+    const started = await startHub(options);
+    defer(() => started.close());
+    return started;
+  };
+}
+
+/** `openSse` whose connection is closed after each test of the file that calls this. */
+export function useSse(): (url: string, options?: OpenOptions) => Promise<SseConnection> {
+  const defer = useCleanup();
+  return async (url, options) => {
+    const connection = await openSse(url, options);
+    defer(() => connection.close());
+    return connection;
+  };
+}
+
+/** A whole HTTP answer, read by node:http (which, unlike fetch, sends Origin, Referer and Cookie as given). */
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Sends one request on a fresh connection and reads the whole answer. */
+export function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    req.end(options.body);
+  });
+}
+
+/** A form body (`topic` may repeat). */
+export function form(fields: Record<string, string | string[]>): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) {
+    for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
+  }
+  return body.toString();
+}
+
+/** Headers of a form publish with a bearer token. */
+export function formHeaders(bearer: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    authorization: `Bearer ${bearer}`,
+    'content-type': 'application/x-www-form-urlencoded',
+    ...extra,
+  };
+}
+
+/** The IDs of the events a connection received, in order. */
+export function ids(connection: SseConnection): string[] {
+  return connection.events.map((event) => event.lastEventId);
+}
+
+/** The data of the events a connection received, in order. */
+export function data(connection: SseConnection): string[] {
+  return connection.events.map((event) => event.data);
 }
