@@ -50,7 +50,10 @@ function badRequest(message: string): HubError {
 /** Reads the fields of a publish request: a form (the protocol), or JSON (a convenience). */
 export function parseUpdate(body: Buffer | object, contentType: string | undefined): UpdateInit {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!Buffer.isBuffer(body)) return fromObject(body as Record<string, unknown>);
+  if (!Buffer.isBuffer(body)) {
+    // A form a framework parsed (express.urlencoded) keeps the form's rules.
+    return fromObject(body as Record<string, unknown>, type === 'application/x-www-form-urlencoded');
+  }
   if (type === 'application/x-www-form-urlencoded')
     return fromForm(new URLSearchParams(body.toString('utf8')));
   if (type === 'application/json') {
@@ -95,7 +98,7 @@ function optionalString(value: unknown, name: string): string | undefined {
   return value;
 }
 
-function fromObject(object: Record<string, unknown>): UpdateInit {
+function fromObject(object: Record<string, unknown>, form = false): UpdateInit {
   const topic = object.topic ?? object.topics;
   const topics = typeof topic === 'string' ? [topic] : topic;
   if (topics !== undefined && (!Array.isArray(topics) || topics.some((item) => typeof item !== 'string'))) {
@@ -114,8 +117,10 @@ function fromObject(object: Record<string, unknown>): UpdateInit {
         : typeof retry === 'string'
           ? parseRetry(retry)
           : (retry as number),
-    // A form's `private` counts by its presence; JSON says it with a boolean (or the form's "on").
-    private: isPrivate === true || isPrivate === 'on' || isPrivate === 'true',
+    // A form's `private` counts by its presence, whatever its value; JSON says it with a boolean (or "on").
+    private: form
+      ? isPrivate !== undefined
+      : isPrivate === true || isPrivate === 'on' || isPrivate === 'true',
   };
 }
 
