@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -157,13 +157,10 @@ describe('hub embedded in a host application', () => {
     // The glue: in its own scope, every body is left for the hub to read, and the hub answers itself.
     await app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser(
-        '*',
-        (_request: IncomingMessage, _payload: unknown, done: (e: null) => void) => done(null),
-      );
+      scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
       const toHub = (request: FastifyRequest, reply: FastifyReply) => {
         reply.hijack();
-        hub.handler(request.raw, reply.raw as ServerResponse);
+        hub.handler(request.raw, reply.raw);
       };
       scope.all('/.well-known/mercure', toHub);
       scope.all('/.well-known/mercure/*', toHub);
