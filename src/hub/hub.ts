@@ -504,9 +504,14 @@ class MercureHub implements Hub {
     } catch (error) {
       throw storeFailed(error, this.logger);
     } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) this.inFlightDone?.();
+      this.landed();
     }
+  }
+
+  /** Ends one of the publishes `close()` waits for. */
+  private landed(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.inFlightDone?.();
   }
 
   private async publishHttp(
@@ -515,26 +520,32 @@ class MercureHub implements Hub {
     query: URLSearchParams,
   ): Promise<void> {
     if (this.closing) throw shuttingDown();
-    const auth = await this.authorize(req, query, this.publisherJwt, 'Publishing');
-    if (auth === undefined) throw missingToken('Publishing');
-    if (auth.carrier === 'cookie') checkPublishOrigin(req, this.settings.publishOrigins);
-    const allowed = auth.claims.publish;
-    if (allowed === undefined || allowed.length === 0) {
-      throw new HubError(
-        'forbidden',
-        'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
-      );
-    }
-    const body = await readBody(req, this.limits.maxUpdateBytes);
-    const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.limits);
-    for (const topic of update.topics) {
-      if (!matchesAny(allowed, topic)) {
-        throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
+    // In flight from the request on, not from its append: close() waits for a body still arriving.
+    this.inFlight++;
+    try {
+      const auth = await this.authorize(req, query, this.publisherJwt, 'Publishing');
+      if (auth === undefined) throw missingToken('Publishing');
+      if (auth.carrier === 'cookie') checkPublishOrigin(req, this.settings.publishOrigins);
+      const allowed = auth.claims.publish;
+      if (allowed === undefined || allowed.length === 0) {
+        throw new HubError(
+          'forbidden',
+          'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
+        );
       }
+      const body = await readBody(req, this.limits.maxUpdateBytes);
+      const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.limits);
+      for (const topic of update.topics) {
+        if (!matchesAny(allowed, topic)) {
+          throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
+        }
+      }
+      const stored = await this.append(update);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(stored.id);
+    } finally {
+      this.landed();
     }
-    const stored = await this.append(update);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(stored.id);
   }
 
   async publish(init: UpdateInit): Promise<Update> {
