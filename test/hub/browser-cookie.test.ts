@@ -79,7 +79,13 @@ describe.skipIf(skipBrowserTests())('hub in Chromium: the mercureAuthorization c
   /** Another origin of the same host, also setting the cookie, but not in corsOrigins. */
   let other: StaticPage;
   /** The subscribe requests the hub got: origin, whether the cookie came, the status answered. */
-  let requests: Array<{ origin: string | undefined; cookie: boolean; res: ServerResponse }> = [];
+  let requests: Array<{
+    origin: string | undefined;
+    cookie: boolean;
+    lastEventId: string | undefined;
+    req: IncomingMessage;
+    res: ServerResponse;
+  }> = [];
 
   beforeAll(async () => {
     const subscriberToken = await token({ subscribe: [ALLOWED] });
@@ -91,7 +97,8 @@ describe.skipIf(skipBrowserTests())('hub in Chromium: the mercureAuthorization c
     hub.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (!req.url?.startsWith(HUB_PATH) || req.method !== 'GET') return;
       const cookie = /(?:^|;\s*)mercureAuthorization=/.test(req.headers.cookie ?? '');
-      requests.push({ origin: req.headers.origin, cookie, res });
+      const lastEventId = req.headers['last-event-id'] as string | undefined;
+      requests.push({ origin: req.headers.origin, cookie, lastEventId, req, res });
     });
     browser = await launchChromium();
   });
@@ -183,6 +190,42 @@ describe.skipIf(skipBrowserTests())('hub in Chromium: the mercureAuthorization c
     expect(result).toMatchObject({ opened: 1, errors: 0, readyState: OPEN });
     expect(await page.textContent('#events')).toContain('private-allowed: for this cookie');
     expect(hubLog()).toEqual([`GET from ${app.url} with the cookie -> 200`]);
+  });
+
+  it('after a dropped connection the browser comes back with the cookie and Last-Event-ID, and gets what it missed', async () => {
+    const page = await openPage(app);
+    await connect(page, true);
+    await fromPage(
+      page.waitForFunction(() => (window as unknown as { page: PageApi }).page.seen.opened === 1),
+    );
+    // Its retry field tells the browser to come back 100 ms after a drop.
+    await hub.publish({
+      topic: 'https://example.com/books/3',
+      id: 'before-drop',
+      data: 'before',
+      retry: '100',
+    });
+    await fromPage(
+      page.waitForFunction(() => (window as unknown as { page: PageApi }).page.seen.events.length === 1),
+    );
+    for (const { req } of requests) req.socket.destroy();
+    // Published while the page is away: private, for the cookie's claim.
+    await hub.publish({ topic: ALLOWED, id: 'while-away', data: 'missed', private: 'on' });
+    await fromPage(
+      page.waitForFunction(() => (window as unknown as { page: PageApi }).page.seen.events.length === 2),
+    );
+    await page.screenshot({ path: screenshotPath('hub-cookie-reconnect') });
+    const result = await seen(page);
+    expect(result.events.map(({ id, data }) => `${id}: ${data}`)).toEqual([
+      'before-drop: before',
+      'while-away: missed',
+    ]);
+    expect(result).toMatchObject({ opened: 2, errors: 1, readyState: OPEN });
+    expect(hubLog()).toEqual([
+      `GET from ${app.url} with the cookie -> 200`,
+      `GET from ${app.url} with the cookie -> 200`,
+    ]);
+    expect(requests.map(({ lastEventId }) => lastEventId)).toEqual([undefined, 'before-drop']);
   });
 
   it('without withCredentials: the browser keeps the cookie to itself, the hub answers 401', async () => {

@@ -1,7 +1,23 @@
 // The demo page: a plain browser EventSource and fetch, nothing else, so it reads as documentation.
 const $ = (id) => document.getElementById(id);
+const subscribeForm = $('subscribe-form');
+const publishForm = $('publish-form');
 const events = $('events');
+const emptyNote = $('events-empty');
+
+/** Most entries kept in the list; older ones are dropped. */
+const MAX_ENTRIES = 200;
+
+let hubPath = '/.well-known/mercure';
+/** The EventSource of the current subscription. */
 let source;
+/** Named event types the current EventSource listens to (`message` always reaches `onmessage`). */
+let listened = new Set();
+/** The current subscription's event handler. */
+let deliver;
+let received = 0;
+
+const hubUrl = () => new URL(hubPath, location.href);
 
 function lines(text) {
   return text
@@ -10,24 +26,53 @@ function lines(text) {
     .filter(Boolean);
 }
 
-function note(text) {
-  const item = document.createElement('li');
-  item.className = 'note';
-  item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  events.prepend(item);
+function typeList(text) {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .filter((type) => type !== 'message');
 }
 
-function show(event) {
-  const item = document.createElement('li');
-  item.className = 'event';
-  const meta = document.createElement('div');
-  meta.className = 'meta';
-  meta.textContent = `${new Date().toLocaleTimeString()} · ${event.type} · id ${event.lastEventId}`;
-  const data = document.createElement('pre');
-  data.className = 'data';
-  data.textContent = event.data;
-  item.append(meta, data);
+/** A shell word: single quotes, with the quotes inside it escaped. */
+function quote(text) {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function add(item) {
+  emptyNote.remove();
   events.prepend(item);
+  while (events.children.length > MAX_ENTRIES) events.lastElementChild.remove();
+}
+
+/** A line about the connection (connected, lost, refused…) in the list. */
+function note(text, kind = 'info') {
+  const item = element('li', `note ${kind}`);
+  item.append(element('time', '', new Date().toLocaleTimeString()), element('span', '', text));
+  add(item);
+}
+
+/** An event as the browser's EventSource delivered it: its type, its ID, its data. */
+function show(event) {
+  const item = element('li', 'event');
+  item.dataset.type = event.type;
+  item.dataset.id = event.lastEventId;
+  const head = element('div', 'meta');
+  head.append(
+    element('span', event.type === 'message' ? 'type' : 'type named', event.type),
+    element('code', 'id', event.lastEventId || '(no id)'),
+    element('time', '', new Date().toLocaleTimeString()),
+  );
+  item.append(head, element('pre', 'data', event.data));
+  add(item);
+  received++;
+  $('event-count').textContent = `${received} event${received === 1 ? '' : 's'}`;
 }
 
 function setStatus(text, kind) {
@@ -36,77 +81,219 @@ function setStatus(text, kind) {
   status.className = `status ${kind}`;
 }
 
-$('subscribe-form').addEventListener('submit', (submit) => {
-  submit.preventDefault();
-  source?.close();
-  const form = new FormData(submit.target);
-  const url = new URL('/.well-known/mercure', location.href);
+function subscribeUrl(form) {
+  const url = hubUrl();
   for (const topic of lines(form.get('topics'))) url.searchParams.append('topic', topic);
-  if (form.get('lastEventId')) url.searchParams.set('lastEventID', form.get('lastEventId'));
-  if (form.get('token')) url.searchParams.set('authorization', form.get('token'));
-  source = new EventSource(url);
-  setStatus('connecting…', 'closed');
-  source.onopen = () => {
+  const lastEventId = form.get('lastEventId').trim();
+  if (lastEventId) url.searchParams.set('lastEventID', lastEventId);
+  // A browser EventSource cannot send headers: the token goes in the query (in an app, in the cookie).
+  const token = form.get('token').trim();
+  if (token) url.searchParams.set('authorization', token);
+  return url;
+}
+
+/** After a refusal, asks the hub once more with fetch, which can read the status and the reason. */
+async function explainRefusal(url) {
+  const controller = new AbortController();
+  try {
+    const response = await fetch(url, { signal: controller.signal });
+    if (response.ok) {
+      controller.abort();
+      note(`refused, though the hub now answers ${response.status}: try again`, 'error');
+      return;
+    }
+    note(`refused: ${response.status} ${(await response.text()).trim()}`, 'error');
+  } catch {
+    note('refused: the hub could not be reached', 'error');
+  }
+}
+
+function subscribe() {
+  source?.close();
+  const form = new FormData(subscribeForm);
+  const topics = lines(form.get('topics'));
+  if (topics.length === 0) {
+    setStatus('add a topic first', 'error');
+    return;
+  }
+  const url = subscribeUrl(form);
+  const current = new EventSource(url);
+  source = current;
+  let opened = false;
+  let lastEventId = form.get('lastEventId').trim();
+  deliver = (event) => {
+    if (event.lastEventId) lastEventId = event.lastEventId;
+    show(event);
+  };
+  current.onmessage = deliver;
+  // Updates published with a `type` arrive as events of that name: an EventSource hears only the
+  // names it listens to.
+  listened = new Set(typeList(form.get('types')));
+  for (const type of listened) current.addEventListener(type, deliver);
+  current.onopen = () => {
+    note(opened ? 'reconnected' : `subscribed to ${topics.join(', ')}`, 'ok');
+    opened = true;
     setStatus('connected', 'open');
-    note('connected');
   };
-  source.onerror = () => {
-    const closed = source.readyState === EventSource.CLOSED;
-    setStatus(closed ? 'refused (check the topics and token)' : 'reconnecting…', 'error');
-    note(closed ? 'connection refused' : 'connection lost, reconnecting');
+  current.onerror = () => {
+    if (source !== current) return;
+    if (current.readyState === EventSource.CLOSED) {
+      setStatus('refused', 'error');
+      $('unsubscribe-button').disabled = true;
+      explainRefusal(url);
+      return;
+    }
+    setStatus('reconnecting…', 'warn');
+    const resume = lastEventId ? `, sending Last-Event-ID: ${lastEventId}` : '';
+    note(
+      opened
+        ? `connection lost: the browser reconnects by itself${resume}`
+        : 'could not connect: the browser retries',
+      'warn',
+    );
   };
-  source.onmessage = show;
-  // Updates published with a "type" arrive as named events; listen to the one the form names.
-  const type = document.querySelector('#publish-form [name=type]').value.trim();
-  if (type) source.addEventListener(type, show);
+  setStatus('connecting…', 'connecting');
   $('unsubscribe-button').disabled = false;
+}
+
+/** Listens to a named event type on the current subscription, and keeps it in the form for the next. */
+function watchType(type) {
+  const field = $('event-types');
+  const inField = typeList(field.value);
+  if (!inField.includes(type)) {
+    field.value = [...inField, type].join(', ');
+    updateCurl();
+  }
+  if (source && !listened.has(type)) {
+    listened.add(type);
+    source.addEventListener(type, deliver);
+  }
+}
+
+subscribeForm.addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  subscribe();
 });
 
 $('unsubscribe-button').addEventListener('click', () => {
   source?.close();
-  setStatus('not connected', 'closed');
+  source = undefined;
+  setStatus('not connected', 'idle');
   note('stopped');
   $('unsubscribe-button').disabled = true;
+});
+
+$('clear-button').addEventListener('click', () => {
+  events.replaceChildren(emptyNote);
+  received = 0;
+  $('event-count').textContent = '0 events';
 });
 
 function publishBody(form) {
   const body = new URLSearchParams();
   for (const topic of lines(form.get('topics'))) body.append('topic', topic);
   body.set('data', form.get('data'));
-  for (const name of ['id', 'type', 'retry']) if (form.get(name)) body.set(name, form.get(name));
+  for (const name of ['id', 'type', 'retry']) {
+    const value = form.get(name).trim();
+    if (value) body.set(name, value);
+  }
   if (form.get('private')) body.set('private', 'on');
   return body;
 }
 
 function updateCurl() {
-  const form = new FormData($('publish-form'));
-  const body = publishBody(form);
-  const args = [...body].map(
-    ([name, value]) => `  --data-urlencode '${name}=${value.replaceAll("'", "'\\''")}'`,
+  const publish = new FormData(publishForm);
+  const fields = [...publishBody(publish)].map(
+    ([name, value]) => `  --data-urlencode ${quote(`${name}=${value}`)}`,
   );
   $('curl').textContent = [
-    `curl -X POST ${new URL('/.well-known/mercure', location.href)} \\`,
-    `  -H 'Authorization: Bearer ${form.get('token') || '<publisher JWT>'}' \\`,
-    args.join(' \\\n'),
-  ].join('\n');
+    `curl -X POST ${quote(hubUrl().href)}`,
+    `  -H ${quote(`Authorization: Bearer ${publish.get('token').trim() || '<publisher JWT>'}`)}`,
+    ...fields,
+  ].join(' \\\n');
+
+  const subscribe = new FormData(subscribeForm);
+  const args = [`curl -N --get ${quote(hubUrl().href)}`];
+  const token = subscribe.get('token').trim();
+  if (token) args.push(`  -H ${quote(`Authorization: Bearer ${token}`)}`);
+  const lastEventId = subscribe.get('lastEventId').trim();
+  if (lastEventId) args.push(`  -H ${quote(`Last-Event-ID: ${lastEventId}`)}`);
+  for (const topic of lines(subscribe.get('topics')))
+    args.push(`  --data-urlencode ${quote(`topic=${topic}`)}`);
+  $('subscribe-curl').textContent = args.join(' \\\n');
 }
 
-$('publish-form').addEventListener('input', updateCurl);
-$('publish-form').addEventListener('submit', async (submit) => {
+publishForm.addEventListener('input', updateCurl);
+subscribeForm.addEventListener('input', updateCurl);
+
+publishForm.addEventListener('submit', async (submit) => {
   submit.preventDefault();
-  const form = new FormData(submit.target);
+  const form = new FormData(publishForm);
+  const type = form.get('type').trim();
+  if (type && type !== 'message') watchType(type);
   const result = $('publish-result');
-  const response = await fetch('/.well-known/mercure', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${form.get('token')}` },
-    body: publishBody(form),
-  });
-  const text = await response.text();
-  result.className = response.ok ? 'result' : 'result bad';
-  result.textContent = response.ok ? `published ${text}` : `${response.status}: ${text}`;
+  const button = $('publish-button');
+  button.disabled = true;
+  result.className = 'result';
+  result.textContent = 'publishing…';
+  try {
+    const response = await fetch(hubUrl(), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${form.get('token').trim()}` },
+      body: publishBody(form),
+    });
+    const text = (await response.text()).trim();
+    result.className = response.ok ? 'result ok' : 'result bad';
+    result.textContent = response.ok ? `published ${text}` : `${response.status}: ${text}`;
+  } catch (error) {
+    result.className = 'result bad';
+    result.textContent = `the hub could not be reached (${error.message})`;
+  } finally {
+    button.disabled = false;
+  }
 });
 
-const config = await fetch('/demo/config.json').then((response) => response.json());
-if (config.publisherToken) $('publisher-token').value = config.publisherToken;
-if (config.subscriberToken) $('subscriber-token').value = config.subscriberToken;
-updateCurl();
+$('copy-curl').addEventListener('click', async () => {
+  const button = $('copy-curl');
+  try {
+    await navigator.clipboard.writeText($('curl').textContent);
+    button.textContent = 'Copied';
+  } catch {
+    // No clipboard outside secure contexts (http on another host than localhost): select it instead.
+    getSelection().selectAllChildren($('curl'));
+    button.textContent = 'Selected';
+  }
+  setTimeout(() => {
+    button.textContent = 'Copy';
+  }, 1500);
+});
+
+async function configure() {
+  let config = {};
+  try {
+    config = await (await fetch('/demo/config.json')).json();
+  } catch {
+    // The page still works with the defaults; only the hints are missing.
+  }
+  if (config.hub) hubPath = config.hub;
+  $('hub-url').textContent = hubUrl().href;
+  $('fact-anonymous').textContent = config.anonymous
+    ? 'Anonymous subscribers allowed (public updates)'
+    : 'Subscribers need a token';
+  if (config.publisherToken) $('publisher-token').value = config.publisherToken;
+  if (config.subscriberToken) $('subscriber-token').value = config.subscriberToken;
+  const tokens = Boolean(config.publisherToken || config.subscriberToken);
+  $('fact-tokens').textContent = tokens ? 'Development tokens filled in' : 'Bring your own tokens';
+  if (!config.publisherToken) {
+    $('publisher-token-hint').innerHTML =
+      "needed: a JWT with a <code>mercure.publish</code> claim; <code>siar token --publish '*' --key &lt;the hub's key&gt;</code> prints one";
+  }
+  if (!config.anonymous && !config.subscriberToken) {
+    $('subscriber-token-hint').innerHTML =
+      "needed: this hub refuses subscribers without a token; <code>siar token --subscribe '*' --key &lt;the hub's key&gt;</code> prints one";
+  }
+  updateCurl();
+  document.body.dataset.ready = 'true';
+}
+
+configure();
