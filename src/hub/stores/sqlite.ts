@@ -69,6 +69,7 @@ export class SqliteStore implements HubStore {
   private dispatch: Dispatch | undefined;
   private count = 0;
   private lastId: string | undefined;
+  private lastSeq = 0;
   private appendsSinceCleanup = 0;
   private failure: string | undefined;
 
@@ -120,6 +121,8 @@ export class SqliteStore implements HubStore {
       .all(this.ring.capacity) as Row[];
     for (const row of newest.reverse()) this.ring.push(fromRow(row));
     this.lastId = this.ring.newest()?.id;
+    this.lastSeq =
+      (this.db.prepare('SELECT MAX(seq) AS seq FROM updates').get() as { seq: number | null }).seq ?? 0;
     this.dispatch = dispatch;
   }
 
@@ -145,18 +148,21 @@ export class SqliteStore implements HubStore {
     this.count++;
     this.ring.push(entry);
     this.lastId = entry.id;
+    this.lastSeq = seq;
     if (++this.appendsSinceCleanup >= CLEANUP_EVERY) this.cleanup();
     this.dispatch?.(entry);
     return entry;
   }
 
   async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
-    let after = 0;
+    // Deletes are batched (see cleanup): rows past the history size may still be there, but are not history.
+    const floor = Math.max(0, this.lastSeq - this.historyLimit);
+    let after = floor;
     let found = false;
     if (lastEventId !== 'earliest') {
       const seq =
         this.ring.seqOf(lastEventId) ?? (this.seqOfId.get(lastEventId) as { seq: number } | undefined)?.seq;
-      if (seq !== undefined) {
+      if (seq !== undefined && seq > floor) {
         after = seq;
         found = true;
       }
@@ -182,7 +188,7 @@ export class SqliteStore implements HubStore {
   }
 
   historySize(): number {
-    return this.count;
+    return Math.min(this.count, this.historyLimit);
   }
 
   health(): StoreHealth {
