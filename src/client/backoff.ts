@@ -54,12 +54,14 @@ export function backoffDelay(
 }
 
 const SECONDS = /^[0-9]+$/;
+/** The three HTTP date formats (RFC 9110 §5.6.7) all start with the day's name; `Date.parse` alone takes far more. */
+const HTTP_DATE = /^[A-Za-z]{3}/;
 
 /** A `Retry-After` value (seconds, or an HTTP date) as milliseconds from `now`; `undefined` if absent or invalid. */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (SECONDS.test(text)) return Number.parseInt(text, 10) * 1000;
-  const date = Date.parse(text);
+  const date = HTTP_DATE.test(text) ? Date.parse(text) : Number.NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -48,7 +48,10 @@ export interface SubscribeOptions {
   maxQueuedEvents?: number;
   /** Reconnect when nothing at all, not even a comment, arrives for this long. Default 0: off. */
   idleTimeoutMs?: number;
-  /** The largest event (in UTF-16 code units) the parser builds; a bigger one fails the subscription. Default 16 MiB. */
+  /**
+   * The most the parser may buffer, in UTF-16 code units: an unfinished line plus the data of the event
+   * being built. A stream that needs more fails the subscription (`event-too-large`). Default 16 MiB.
+   */
   maxEventSize?: number;
   /** Called with each successful response, before its events. A throw (or rejection) ends the subscription with that error. */
   onOpen?: (response: FetchResponse) => void | Promise<void>;

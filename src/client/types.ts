@@ -1,5 +1,8 @@
-/** A request body that can be sent again on a reconnection (so no one-shot streams). */
-export type RequestBody = string | Uint8Array | ArrayBuffer | URLSearchParams | Blob | FormData;
+/**
+ * A request body that can be sent again on a reconnection (so no one-shot streams). The bytes are
+ * `Uint8Array<ArrayBuffer>`, as fetch's `BodyInit` has them, so the global `fetch` fits {@link Fetch}.
+ */
+export type RequestBody = string | Uint8Array<ArrayBuffer> | ArrayBuffer | URLSearchParams | Blob | FormData;
 
 /** Request headers: a plain object, `[name, value]` pairs or a `Headers`. */
 export type HeadersLike = Record<string, string> | Iterable<readonly [string, string]> | Headers;
