@@ -19,7 +19,9 @@ function defaultEvent(item: unknown): SseEvent {
 /**
  * Sends every item of an async iterable, an iterable or a Node.js `Readable` (object mode or
  * bytes) as one event each, waiting while the client is not keeping up. Stops pulling from the
- * source as soon as the stream closes. Resolves to the number of events sent.
+ * source once the stream has closed: the source is told (its `return()` runs, a generator's
+ * `finally` blocks run) when it yields its next item, so a source that waits long between items
+ * should also watch `stream.closed` itself. Resolves to the number of events sent.
  */
 export async function pipe<T>(
   source: AsyncIterable<T> | Iterable<T>,

@@ -1,10 +1,14 @@
 import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+
+/** A node:http or node:http2 (compatibility API) response. */
+type NodeResponse = ServerResponse | Http2ServerResponse;
 
 /**
  * Answers 204 No Content: a browser's `EventSource` stops for good and does not reconnect.
  * Use it for a client that must not come back (the stream it followed has ended for good).
  */
-export function endForGood(res: ServerResponse): void {
+export function endForGood(res: NodeResponse): void {
   res.writeHead(204, { 'cache-control': 'no-cache' }).end();
 }
 
@@ -13,7 +17,7 @@ export function endForGood(res: ServerResponse): void {
  * message the user can act on. An `EventSource` fails for good on any status other than 200.
  */
 export function refuse(
-  res: ServerResponse,
+  res: NodeResponse,
   status: number,
   message: string,
   headers: Record<string, string> = {},

@@ -16,7 +16,7 @@ export function eventStreamHandler<
   Res extends ServerResponse,
   State = undefined,
 >(
-  handler: (stream: EventStream<State>, req: Req, res: Res) => void | Promise<void>,
+  handler: (stream: EventStream<State>, req: Req, res: Res) => unknown,
   options?: EventStreamOptions<State> | ((req: Req) => EventStreamOptions<State>),
 ): (req: Req, res: Res, next: Next) => void {
   return (req, res, next) => {

@@ -1,5 +1,6 @@
 import { createEventStreamResponse, type EventStreamResponseOptions } from '../create.js';
 import type { EventStream } from '../event-stream.js';
+import { stderrLogger } from '../logger.js';
 
 /** The part of a Hono context the adapter uses (Hono stays a dependency of your app only). */
 export interface HonoContextLike {
@@ -15,12 +16,18 @@ export interface HonoContextLike {
  */
 export function honoEventStream<State = undefined>(
   c: HonoContextLike,
-  handler: (stream: EventStream<State>) => void | Promise<void>,
+  handler: (stream: EventStream<State>) => unknown,
   options?: EventStreamResponseOptions<State>,
 ): Response {
   const stream = createEventStreamResponse(c.req.raw, options);
   Promise.resolve()
     .then(() => handler(stream))
-    .catch(() => stream.close());
+    .catch((error: unknown) => {
+      (options?.logger ?? stderrLogger).error(
+        { error: String(error) },
+        'The event stream handler failed; the stream was closed.',
+      );
+      stream.close();
+    });
   return stream.response;
 }
