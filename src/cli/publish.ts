@@ -41,7 +41,8 @@ async function run(argv: string[]): Promise<number> {
   if (!values.topic || values.topic.length === 0)
     throw new UsageError('siar publish needs at least one --topic.');
   const hub = values.hub ?? process.env.SIAR_HUB_URL ?? 'http://localhost:3000/.well-known/mercure';
-  let token = values.token ?? process.env.SIAR_TOKEN;
+  // An empty variable is unset, as for the keys: `SIAR_TOKEN=` must not hide --key.
+  let token = values.token ?? (process.env.SIAR_TOKEN || undefined);
   if (token === undefined) {
     const key = readKey(
       values.key ?? process.env.SIAR_PUBLISHER_JWT_KEY ?? process.env.MERCURE_PUBLISHER_JWT_KEY,

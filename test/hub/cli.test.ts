@@ -1,0 +1,180 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { closeServer, listen } from '../helpers/net.js';
+import { ids, useCleanup, useCli, useHubs, useSse, useTempDir } from './hub-helpers.js';
+
+const defer = useCleanup();
+const startHub = useHubs();
+const openSse = useSse();
+const siar = useCli();
+const tempDir = useTempDir();
+
+const KEY = 'cli-test-secret-of-a-decent-length';
+const TOPIC = 'https://example.com/books/1';
+/** No key from the environment of whoever runs the tests (set empty: an empty variable counts as unset). */
+const NO_KEYS = {
+  SIAR_PUBLISHER_JWT_KEY: '',
+  MERCURE_PUBLISHER_JWT_KEY: '',
+  SIAR_SUBSCRIBER_JWT_KEY: '',
+  MERCURE_SUBSCRIBER_JWT_KEY: '',
+  SIAR_TOKEN: '',
+};
+
+/** A port nothing listens on (it was free a moment ago). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await listen(server);
+  const { port } = server.address() as AddressInfo;
+  await closeServer(server);
+  return port;
+}
+
+describe('siar token', () => {
+  it('prints a token the hub accepts, for publishing and for private updates', async () => {
+    const h = await startHub({ publisherJwt: { key: KEY } });
+    const publisher = siar(['token', '--publish', 'https://example.com/books/{id}', '--key', KEY], NO_KEYS);
+    const subscriber = siar(
+      ['token', '--subscribe', TOPIC, '--payload', '{"user":"ada"}', '--expires', '1h', '--key', KEY],
+      NO_KEYS,
+    );
+    expect(await publisher.exited).toBe(0);
+    expect(await subscriber.exited).toBe(0);
+    const publisherToken = publisher.stdout().trim();
+    const subscriberToken = subscriber.stdout().trim();
+    expect(publisherToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const claims = JSON.parse(Buffer.from(subscriberToken.split('.')[1] as string, 'base64url').toString());
+    expect(claims.mercure).toEqual({ subscribe: [TOPIC], payload: { user: 'ada' } });
+    expect(claims.exp - Math.floor(Date.now() / 1000)).toBeGreaterThan(3500);
+    const client = await openSse(h.subscribeUrl([TOPIC]), {
+      headers: { authorization: `Bearer ${subscriberToken}` },
+    });
+    expect(client.status).toBe(200);
+    const published = await h.publish({ topic: TOPIC, id: 't1', private: 'on' }, publisherToken);
+    expect(published.status).toBe(200);
+    const outside = await h.publish({ topic: 'https://example.com/authors/1' }, publisherToken);
+    expect(outside.status).toBe(403);
+    await client.waitForEvents(1);
+    expect(ids(client)).toEqual(['t1']);
+  });
+
+  it('signs RS256 with a private key read from a file (@path)', async () => {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const file = join(tempDir(), 'private.pem');
+    writeFileSync(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const h = await startHub({ publisherJwt: { key: publicPem, algorithm: 'RS256' } });
+    const run = siar(['token', '--publish', '*', '-a', 'RS256', '--key', `@${file}`], NO_KEYS);
+    expect(await run.exited).toBe(0);
+    expect((await h.publish({ topic: TOPIC }, run.stdout().trim())).status).toBe(200);
+  });
+
+  it('exits 2 with a message when it is not told what the token allows', async () => {
+    const run = siar(['token', '--key', KEY], NO_KEYS);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('--publish and/or --subscribe');
+  });
+});
+
+describe('siar publish', () => {
+  it('publishes, exits 0 and prints the ID', async () => {
+    const h = await startHub({ anonymous: true, publisherJwt: { key: KEY } });
+    const client = await openSse(h.subscribeUrl([TOPIC]));
+    const chosen = siar(
+      [
+        'publish',
+        '--hub',
+        h.hubUrl,
+        '--key',
+        KEY,
+        '-t',
+        TOPIC,
+        '-d',
+        'two\nlines',
+        '--id',
+        'cli-1',
+        '--type',
+        'note',
+      ],
+      NO_KEYS,
+    );
+    expect([await chosen.exited, chosen.stderr()]).toEqual([0, '']);
+    expect(chosen.stdout()).toBe('cli-1\n');
+    const made = siar(
+      ['publish', '--hub', h.hubUrl, '--key', KEY, '--topic', TOPIC, '--data', 'hub id'],
+      NO_KEYS,
+    );
+    expect(await made.exited).toBe(0);
+    const id = made.stdout().trim();
+    expect(id).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    await client.waitForEvents(2);
+    expect(client.events).toEqual([
+      { type: 'note', data: 'two\nlines', lastEventId: 'cli-1' },
+      { type: 'message', data: 'hub id', lastEventId: id },
+    ]);
+  });
+
+  it('exits 1 with the reason when the hub refuses the update', async () => {
+    const h = await startHub({ publisherJwt: { key: KEY } });
+    const run = siar(['publish', '--hub', h.hubUrl, '--key', 'not-the-hub-key-at-all', '-t', TOPIC], NO_KEYS);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain('The hub refused the update: 401');
+    expect(run.stderr()).toContain('signature is not valid');
+    expect(run.stderr()).not.toContain('    at ');
+    expect(run.stdout()).toBe('');
+    expect(h.hub.stats().updatesPublished).toBe(0);
+  });
+
+  it('exits 1 saying so when the hub is unreachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/.well-known/mercure`;
+    const run = siar(['publish', '--hub', url, '--key', KEY, '-t', TOPIC], NO_KEYS);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain(`Cannot reach the hub at ${url}`);
+    expect(run.stderr()).not.toContain('    at ');
+  });
+});
+
+describe('siar serve', () => {
+  it('without a key, makes a development key, prints it with tokens that work, and stops on SIGTERM', async () => {
+    const run = siar(['serve', '--host', '127.0.0.1', '--port', '0'], NO_KEYS);
+    const [, base] = await run.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\/\.well-known\/mercure/);
+    const stderr = run.stderr();
+    expect(stderr).toContain('no JWT key is set');
+    expect(stderr).toMatch(/key \(HS256\): +\S+/);
+    const publisherToken = /publisher token: +(\S+)/.exec(stderr)?.[1] as string;
+    const subscriberToken = /subscriber token: +(\S+)/.exec(stderr)?.[1] as string;
+    expect(publisherToken).toBeDefined();
+    expect(subscriberToken).toBeDefined();
+    const hubUrl = `${base}/.well-known/mercure`;
+    const client = await openSse(`${hubUrl}?topic=${encodeURIComponent(TOPIC)}`, {
+      headers: { authorization: `Bearer ${subscriberToken}` },
+    });
+    expect(client.status).toBe(200);
+    const published = await fetch(hubUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${publisherToken}` },
+      body: new URLSearchParams({ topic: TOPIC, data: 'dev', id: 'dev-1', private: 'on' }),
+    });
+    expect(published.status).toBe(200);
+    await client.waitForEvents(1);
+    expect(ids(client)).toEqual(['dev-1']);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    await client.ended;
+    expect(run.stdout()).toContain('SIGTERM: shutting down');
+  });
+
+  it('exits 1 saying the port is in use', async () => {
+    const busy = createServer();
+    const url = await listen(busy);
+    defer(() => closeServer(busy));
+    const port = new URL(url).port;
+    const run = siar(['serve', '--host', '127.0.0.1', '--port', port, '--publisher-jwt-key', KEY], NO_KEYS);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain(`Port ${port} is already in use`);
+    expect(run.stderr()).not.toContain('    at ');
+  });
+});
