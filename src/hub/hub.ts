@@ -380,11 +380,12 @@ class MercureHub implements Hub {
     if (lastEventId !== undefined) subscriber.pending = [];
     this.register(subscriber);
     let found = false;
+    let requestedSeq: number | undefined;
     let lastSeen = 0;
     const replayed: StoredUpdate[] = [];
     if (lastEventId !== undefined) {
       try {
-        ({ found } = await this.store.replay(lastEventId, (update) => {
+        ({ found, seq: requestedSeq } = await this.store.replay(lastEventId, (update) => {
           lastSeen = update.seq;
           if (subscriber.matches(update) && subscriber.mayReceive(update)) replayed.push(update);
         }));
@@ -393,6 +394,8 @@ class MercureHub implements Hub {
         throw storeFailed(error, this.logger);
       }
     }
+    if (requestedSeq !== undefined && requestedSeq > lastSeen) lastSeen = requestedSeq;
+    subscriber.replayedUpTo = lastSeen;
     if (req.socket.destroyed || res.destroyed) {
       this.unregister(subscriber);
       return;
@@ -481,7 +484,7 @@ class MercureHub implements Hub {
     this.counters.updatesDispatched++;
     const maxPending = this.settings.maxPendingUpdates;
     this.index.forEachMatch(update, (subscriber) => {
-      if (!subscriber.mayReceive(update)) return;
+      if (!subscriber.mayReceive(update) || update.seq <= subscriber.replayedUpTo) return;
       const pending = subscriber.pending;
       if (pending === undefined) {
         subscriber.stream?.sendFrame(update.frame);

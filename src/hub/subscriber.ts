@@ -18,6 +18,11 @@ export class Subscriber {
   /** The seq of the last update offered to it: one update reaches it once, whatever number of its topics match. */
   mark = 0;
   /**
+   * The seq up to which its replay brought it (the requested update or the last one replayed). A
+   * node reading a shared history behind (Redis) may dispatch older updates after the replay: not sent.
+   */
+  replayedUpTo = 0;
+  /**
    * Updates dispatched while its history is being replayed (kept until the replay is written);
    * undefined once it is live; null when more arrived than the hub holds for one subscriber.
    */

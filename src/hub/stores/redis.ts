@@ -45,9 +45,16 @@ function positionOf(seq: number): string {
 /**
  * Appends an update to the stream, remembers where its ID sits (for replays from a client-chosen
  * ID), and forgets the positions of the IDs the stream trimmed away — all in one atomic step.
+ * An ID the history still holds is not appended again: the client resends a command whose answer
+ * was lost with its connection, and a publisher retries a 503 that came after the append.
  * KEYS: stream, ids. ARGV: maxlen, id, topics, data, type, retry, private.
  */
 const APPEND_SCRIPT = `
+local known = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if known then
+  local seq = tonumber(known)
+  return string.format('%.0f-%d', math.floor(seq / ${SEQ_PER_MS}), seq % ${SEQ_PER_MS})
+end
 local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
   'id', ARGV[2], 'topics', ARGV[3], 'data', ARGV[4], 'type', ARGV[5], 'retry', ARGV[6], 'private', ARGV[7])
 local dash = string.find(position, '-', 1, true)
@@ -56,7 +63,8 @@ redis.call('ZADD', KEYS[2], score, ARGV[2])
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
 local firstDash = string.find(first, '-', 1, true)
 local firstScore = tonumber(string.sub(first, 1, firstDash - 1)) * ${SEQ_PER_MS} + tonumber(string.sub(first, firstDash + 1))
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. firstScore)
+-- %.0f, not '..': Lua writes a number into a string with 14 digits, too few for a score.
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%.0f', firstScore))
 return position
 `;
 
@@ -82,12 +90,16 @@ function updateOf(position: string, fields: string[]): StoredUpdate {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** Stream positions (and update IDs) this node delivered last, to recognise a Redis restored from an older copy. */
+const RECENT_DELIVERIES = 1024;
+
 /**
  * Many hub nodes on one Redis (6.2+) or Redis Cluster. A Redis Stream is both the history and the
  * fan-out: publishing is `XADD` (the publisher hears back only once it succeeded), and every node
  * runs one blocking `XREAD` loop that dispatches to its own subscribers. When Redis goes away the
  * node keeps its subscribers, refuses publishes (503), reconnects with backoff and reads on from
- * the last position it delivered, so nothing appended meanwhile is skipped.
+ * the last position it delivered, so nothing appended meanwhile is skipped. An update whose ID the
+ * history still holds is stored once: a publisher that got a 503 may retry with the same `id`.
  */
 export class RedisStore implements HubStore {
   readonly kind = 'redis';
@@ -111,6 +123,7 @@ export class RedisStore implements HubStore {
   private readerFailing: string | undefined;
   private presenceTimer: NodeJS.Timeout | undefined;
   private readonly localSubscriptions = new Map<string, string>();
+  private readonly recent = new Map<string, string>();
 
   constructor(options: RedisStoreOptions) {
     let url: URL;
@@ -178,6 +191,8 @@ export class RedisStore implements HubStore {
         password: url.password || undefined,
         tls: url.protocol === 'rediss:' ? {} : undefined,
       },
+      // The cluster's own option (redisOptions' is for its node connections): open() connects.
+      lazyConnect: true,
       enableOfflineQueue: blocking,
       clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5000),
     });
@@ -191,6 +206,20 @@ export class RedisStore implements HubStore {
         // Reported by the failing command or read; ioredis reconnects by itself.
       });
     }
+    let lost = false;
+    this.commands.on('close', () => {
+      if (this.closed || lost) return;
+      lost = true;
+      this.logger.warn(
+        { store: 'redis' },
+        'Lost the connection to Redis: publishes get 503, subscribers stay connected; reconnecting.',
+      );
+    });
+    this.commands.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.logger.info({ store: 'redis' }, 'Connected to Redis again: publishes are accepted.');
+    });
     try {
       await Promise.all([this.commands.connect(), this.reader.connect()]);
     } catch (error) {
@@ -235,11 +264,15 @@ export class RedisStore implements HubStore {
           this.readerFailing = undefined;
         }
         backoff = 100;
+        if (reply === null) await this.readOnIfBehind();
         for (const [, entries] of reply ?? []) {
           for (const [position, fields] of entries) {
             this.position = position;
             const update = updateOf(position, fields);
             this.lastId = update.id;
+            this.recent.set(position, update.id);
+            if (this.recent.size > RECENT_DELIVERIES)
+              this.recent.delete(this.recent.keys().next().value as string);
             this.dispatch?.(update);
           }
         }
@@ -257,6 +290,28 @@ export class RedisStore implements HubStore {
         backoff = Math.min(backoff * 2, 5000);
       }
     }
+  }
+
+  /**
+   * Nothing came during a blocking read: checks that the stream has not gone back behind the position
+   * this node read up to. It does when Redis came back without its data (or from an older copy) and
+   * numbers new entries below that position (its clock behind, or the old IDs ahead): reading on from
+   * there would skip them until the clock catches up.
+   */
+  private async readOnIfBehind(): Promise<void> {
+    const reader = this.reader as Client;
+    const newest = ((await reader.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1)) as Entry[])[0];
+    if (newest === undefined || seqOf(newest[0]) >= seqOf(this.position)) return;
+    // An entry this node delivered: an older copy of the same stream, read on after it; else a new stream.
+    const known = this.recent.get(newest[0]) === updateOf(newest[0], newest[1]).id;
+    const from = known ? newest[0] : '0-0';
+    this.logger.warn(
+      { store: 'redis', position: this.position, newest: newest[0], from },
+      known
+        ? 'The Redis stream is behind the position this node read up to (restored from an older copy): reading on after its newest entry.'
+        : 'The Redis stream is behind the position this node read up to (Redis restarted without its data): reading it from its start.',
+    );
+    this.position = from;
   }
 
   async append(update: Update): Promise<StoredUpdate> {
@@ -282,12 +337,12 @@ export class RedisStore implements HubStore {
   async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
     const commands = this.commands as Client;
     let start = '-';
-    let found = false;
+    let seq: number | undefined;
     if (lastEventId !== 'earliest') {
       const score = await commands.zscore(this.keys.ids, lastEventId);
       if (score !== null) {
-        start = `(${positionOf(Number(score))}`;
-        found = true;
+        seq = Number(score);
+        start = `(${positionOf(seq)}`;
       }
     }
     for (;;) {
@@ -297,7 +352,8 @@ export class RedisStore implements HubStore {
       if (entries.length < 1000 || last === undefined) break;
       start = `(${last[0]}`;
     }
-    return { found };
+    // This node's read loop may not have reached the requested update yet: the hub must not send it again.
+    return { found: seq !== undefined, seq };
   }
 
   lastEventId(): string | undefined {

@@ -5,6 +5,12 @@ import type { StoredUpdate, Update } from '../update.js';
 export interface ReplayResult {
   /** Whether the requested ID was found in the history (`earliest` is never "found"). */
   found: boolean;
+  /**
+   * The `seq` of the requested update, when found. A store whose nodes dispatch behind its history
+   * (Redis: each node reads the stream at its own pace) sets it: the hub then drops live updates up
+   * to it, which the client already has.
+   */
+  seq?: number;
 }
 
 /** A store's view of its own health, for `/healthz`, `/metrics` and the dashboard. */
