@@ -368,7 +368,8 @@ class MercureHub implements Hub {
         { 'retry-after': '10' },
       );
     }
-    const lastEventId = headerValue(req.headers['last-event-id']) ?? query.get('lastEventID') ?? undefined;
+    // An empty ID is no ID (as in the reference hub), not a request for the whole history.
+    const lastEventId = headerValue(req.headers['last-event-id']) || query.get('lastEventID') || undefined;
     const subscriber = new Subscriber(
       `urn:uuid:${uuidv7()}`,
       topics.map((topic) => this.selectors.get(topic)),

@@ -75,6 +75,26 @@ describe('hub reconciliation: Last-Event-ID', () => {
     expect(ids(fresh)).toEqual(['e3']);
   });
 
+  it('treats an empty Last-Event-ID (header or query) as none: no replay of the whole history', async () => {
+    const h = await startHub({ anonymous: true });
+    await publishMany(h, ['e1', 'e2']);
+    const emptyHeader = await openSse(h.subscribeUrl([TOPIC]), { headers: { 'last-event-id': '' } });
+    const emptyQuery = await openSse(h.subscribeUrl([TOPIC], { lastEventID: '' }));
+    // An empty header does not hide the query parameter.
+    const emptyHeaderAndQuery = await openSse(h.subscribeUrl([TOPIC], { lastEventID: 'e1' }), {
+      headers: { 'last-event-id': '' },
+    });
+    expect(emptyHeader.headers['last-event-id']).toBeUndefined();
+    expect(emptyQuery.headers['last-event-id']).toBeUndefined();
+    expect(emptyHeaderAndQuery.headers['last-event-id']).toBe('e1');
+    await publishMany(h, ['e3']);
+    for (const client of [emptyHeader, emptyQuery]) await client.waitForEvents(1);
+    await emptyHeaderAndQuery.waitForEvents(2);
+    expect(ids(emptyHeader)).toEqual(['e3']);
+    expect(ids(emptyQuery)).toEqual(['e3']);
+    expect(ids(emptyHeaderAndQuery)).toEqual(['e2', 'e3']);
+  });
+
   it('keeps historySize updates: an evicted ID is unknown, and "earliest" starts at the oldest kept', async () => {
     const h = await startHub({ anonymous: true, historySize: 3 });
     await publishMany(h, ['e1', 'e2', 'e3', 'e4', 'e5']);
