@@ -236,7 +236,6 @@ async function run(argv: string[]): Promise<number> {
     onError: (error) => {
       lastError = error;
       retryingAfter = error;
-      return undefined;
     },
     onRetry: ({ delayMs }) => {
       const why = retryingAfter ? retryingAfter.message.replace(/\.$/, '') : 'the server ended the stream';

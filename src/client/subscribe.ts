@@ -55,8 +55,11 @@ export interface SubscribeOptions {
   maxEventSize?: number;
   /** Called with each successful response, before its events. A throw (or rejection) ends the subscription with that error. */
   onOpen?: (response: FetchResponse) => void | Promise<void>;
-  /** Called for each error the client is about to retry; return `false` to stop and throw it instead. */
-  onError?: (error: ClientError, retry: RetryInfo) => boolean | undefined;
+  /**
+   * Called for each error the client is about to retry, with the attempt and the delay. Return `false`
+   * to stop and throw the error instead; any other value (or none) lets the reconnection go on.
+   */
+  onError?: (error: ClientError, retry: RetryInfo) => unknown;
   /** Called before each reconnection, whether after an error or after the server ended the stream. */
   onRetry?: (retry: RetryInfo & { lastEventId: string }) => void;
 }
@@ -195,7 +198,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
   }
 
   next(): Promise<IteratorResult<ParsedEvent, undefined>> {
-    if (!this.#started) this.#start();
+    if (!this.#started && !this.#closed) this.#start();
     const value = this.#queue.shift();
     if (value !== undefined) {
       if (this.#resumeReading !== undefined && this.#queue.length < this.#maxQueuedEvents) {

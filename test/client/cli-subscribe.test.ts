@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAll } from '../../src/protocol/index.js';
-import { closeServer, listen } from '../helpers/net.js';
+import { closeServer, listen, sleep } from '../helpers/net.js';
 import {
   eventStream,
   type Script,
@@ -220,6 +221,34 @@ describe('siar subscribe', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('ECONNREFUSED');
     expect(failed.stderr).toContain('Is the server running');
+  });
+
+  it('exits 0 when the reader of its output goes away (siar subscribe … | head -n 1)', async () => {
+    const server = await serve(async (_request, res) => {
+      eventStream(res);
+      for (let i = 0; i < 500 && !res.destroyed; i++) {
+        res.write(`data: ${i}\n\n`);
+        await sleep(10);
+      }
+    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'subscribe', server.origin],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.add(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    await once(child.stdout, 'data');
+    child.stdout.destroy();
+    const [code] = await once(child, 'close');
+    expect(code).toBe(0);
+    expect(stderr).not.toContain('EPIPE');
   });
 
   it.each([

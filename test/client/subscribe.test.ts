@@ -275,7 +275,6 @@ describe('subscribe(): refusals and retries', () => {
       reconnect: FAST,
       onError: (error) => {
         errors.push(error);
-        return undefined;
       },
       onRetry: (retry) => retries.push(retry),
     });
@@ -316,7 +315,6 @@ describe('subscribe(): refusals and retries', () => {
           reconnect: { initialDelayMs: 5, factor: 2, jitter: 0, maxRetries: 3 },
           onError: (_error, { delayMs }) => {
             delays.push(delayMs);
-            return undefined;
           },
         }),
       ),
@@ -393,7 +391,6 @@ describe('subscribe(): refusals and retries', () => {
       reconnect: FAST,
       onError: (error) => {
         errors.push(error.code);
-        return undefined;
       },
     });
     expect(await take(subscription, 1)).toEqual([message('after')]);
@@ -532,6 +529,15 @@ describe('subscribe(): stopping', () => {
     expect(server.requests.length).toBe(1);
   });
 
+  it('makes no request when closed before the first next()', async () => {
+    const server = await serve(holdOpen);
+    const subscription = start(server.origin);
+    subscription.close();
+    expect(await subscription.next()).toEqual({ value: undefined, done: true });
+    await sleep(50);
+    expect(server.requests.length).toBe(0);
+  });
+
   it('makes no request when the signal is already aborted', async () => {
     const server = await serve(holdOpen);
     const error = await rejection(take(start(server.origin, { signal: AbortSignal.abort() })));
@@ -552,7 +558,6 @@ describe('subscribe(): stopping', () => {
         reconnect: FAST,
         onError: (error) => {
           errors.push(error.code);
-          return undefined;
         },
       }),
       2,
