@@ -412,17 +412,27 @@ class MercureHub implements Hub {
     });
     subscriber.stream = stream;
     stream.once('close', () => this.unregister(subscriber));
-    for (const update of replayed) stream.sendFrame(update.frame);
-    const pending = subscriber.pending;
-    subscriber.pending = undefined;
-    if (pending === null) {
-      // Too much arrived while replaying: the client reconnects with its last ID and catches up.
-      stream.close();
-      return;
-    }
-    if (pending) for (const update of pending) if (update.seq > lastSeen) stream.sendFrame(update.frame);
-    this.counters.deliveries += replayed.length;
     this.setDeadline(subscriber, auth?.claims.expiresAt);
+    // The history goes out as fast as the client takes it: written all at once, a long one would pass
+    // maxBufferedBytes and drop a client that reads well. Live updates wait in `pending` meanwhile.
+    let backlog = replayed;
+    for (;;) {
+      for (const update of backlog) {
+        if (!stream.sendFrame(update.frame)) await stream.drained();
+        if (!stream.isOpen) return;
+      }
+      const pending = subscriber.pending;
+      if (pending === null) {
+        // Too much arrived while replaying: the client reconnects with its last ID and catches up.
+        stream.close();
+        return;
+      }
+      if (pending === undefined || pending.length === 0) break;
+      subscriber.pending = [];
+      backlog = pending.filter((update) => update.seq > lastSeen);
+    }
+    subscriber.pending = undefined;
+    this.counters.deliveries += replayed.length;
     if (this.settings.subscriptions) {
       this.announce(subscriber, true);
       this.store.presence?.add(

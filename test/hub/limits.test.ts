@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/net.js';
 import {
@@ -9,10 +10,12 @@ import {
   send,
   type TestHub,
   token,
+  useCleanup,
   useHubs,
   useSse,
 } from './hub-helpers.js';
 
+const defer = useCleanup();
 const startHub = useHubs();
 const openSse = useSse();
 
@@ -239,4 +242,31 @@ describe('hub limits and bad input: a clear status and message, and nobody else 
     const refused = await send(h.subscribeUrl([TOPIC]), { headers: { 'x-forwarded-for': '192.0.2.2' } });
     expect(refused.status).toBe(429);
   });
+
+  it('drops a subscriber that does not read past maxBufferedBytes, without slowing the others; it resumes by Last-Event-ID', async () => {
+    const h = await startHub({ anonymous: true, maxBufferedBytes: 64 * 1024 });
+    const watcher = await openSse(h.subscribeUrl([TOPIC]));
+    // A client that sends its request and never reads.
+    const stalled = connect(Number(new URL(h.url).port), '127.0.0.1');
+    defer(() => stalled.destroy());
+    stalled.write(
+      `GET ${new URL(h.subscribeUrl([TOPIC])).pathname}?topic=${encodeURIComponent(TOPIC)} HTTP/1.1\r\nHost: hub\r\n\r\n`,
+    );
+    stalled.pause();
+    await waitFor(() => h.hub.stats().subscribers === 2);
+    const chunk = 'z'.repeat(16 * 1024);
+    const total = 600;
+    for (let i = 0; i < total; i++) {
+      await h.hub.publish({ topics: [TOPIC], id: `big-${i}`, data: `${i} ${chunk}` });
+      if (i % 20 === 0) await sleep(1);
+    }
+    await watcher.waitForEvents(total, 15_000);
+    expect(ids(watcher)).toEqual(Array.from({ length: total }, (_, i) => `big-${i}`));
+    await waitFor(() => h.hub.stats().subscribers === 1, 5000, 'the stalled subscriber to be dropped');
+    // Coming back with the last ID it saw, it gets the rest from the history.
+    const back = await openSse(h.subscribeUrl([TOPIC]), { headers: { 'last-event-id': 'big-9' } });
+    await back.waitForEvents(total - 10, 15_000);
+    expect(ids(back)[0]).toBe('big-10');
+    expect(ids(back).at(-1)).toBe(`big-${total - 1}`);
+  }, 30_000);
 });

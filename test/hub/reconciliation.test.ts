@@ -223,6 +223,23 @@ describe('hub reconciliation: replay then live, with no gap and no duplicate', (
     30_000,
   );
 
+  it('replays a history larger than maxBufferedBytes at the pace the client reads, live updates after it', async () => {
+    const h = await startHub({ anonymous: true, maxBufferedBytes: 64 * 1024 });
+    const chunk = 'r'.repeat(16 * 1024);
+    const total = 400;
+    for (let i = 0; i < total; i++)
+      await h.hub.publish({ topics: [TOPIC], id: `h${i}`, data: `${i} ${chunk}` });
+    const client = await openSse(h.subscribeUrl([TOPIC]), { headers: { 'last-event-id': 'earliest' } });
+    // Published while the history is still on its way.
+    for (let i = 0; i < 20; i++) await h.hub.publish({ topics: [TOPIC], id: `live${i}`, data: String(i) });
+    await client.waitForEvents(total + 20, 15_000);
+    expect(ids(client)).toEqual([
+      ...Array.from({ length: total }, (_, i) => `h${i}`),
+      ...Array.from({ length: 20 }, (_, i) => `live${i}`),
+    ]);
+    expect(client.isEnded()).toBe(false);
+  });
+
   it('joins history and live with no gap when a publish lands during the replay', async () => {
     const h = await startHub({ anonymous: true });
     await publishMany(h, ['e1', 'e2', 'e3']);
