@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryStore, type ReplayResult, type StoredUpdate } from '../../src/hub/index.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse as openRaw } from '../helpers/sse-client.js';
 import { data, ids, type TestHub, token, useHubs, useSse } from './hub-helpers.js';
@@ -159,6 +160,17 @@ describe('hub reconciliation: Last-Event-ID', () => {
   });
 });
 
+/**
+ * A memory store whose replay answers a moment later, reading the history then, as a store across
+ * the network does: updates dispatched meanwhile are both live and in the replay.
+ */
+class SlowReplayStore extends MemoryStore {
+  override async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
+    await sleep(2);
+    return super.replay(lastEventId, visit);
+  }
+}
+
 describe('hub reconciliation: replay then live, with no gap and no duplicate', () => {
   /**
    * A subscriber that reads a few events, drops its connection and comes back with the last ID it
@@ -192,12 +204,13 @@ describe('hub reconciliation: replay then live, with no gap and no duplicate', (
   }
 
   it.each([
-    ['a publisher over HTTP', 'http'],
-    ['hub.publish()', 'embedded'],
+    ['a publisher over HTTP', 'http', false],
+    ['hub.publish()', 'embedded', false],
+    ['hub.publish(), with a store whose replay takes time (as a remote one does)', 'embedded', true],
   ])(
     'holds under continuous publishing by %s, with several subscribers reconnecting repeatedly',
-    async (_name, how) => {
-      const h = await startHub({ anonymous: true });
+    async (_name, how, slowReplay) => {
+      const h = await startHub({ anonymous: true, store: slowReplay ? new SlowReplayStore() : undefined });
       const total = 400;
       const publisher = (async () => {
         for (let i = 0; i < total; i++) {
