@@ -350,6 +350,11 @@ class MercureHub implements Hub {
     }
     const auth = await this.authorize(req, query, this.subscriberJwt, 'Subscribing');
     if (auth === undefined && !this.settings.anonymous) throw missingToken('Subscribing to this hub');
+    if (req.method === 'HEAD') {
+      // The headers only: a stream's bytes after a HEAD answer would be read as the next response.
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...SUBSCRIBE_HEADERS }).end();
+      return;
+    }
     const address = this.clientAddress(req);
     if (this.subscribers.size >= this.settings.maxSubscribers) {
       throw new HubError(

@@ -1,10 +1,22 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../../src/hub/index.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import { data, form, formHeaders, ids, send, token, useHubs, useSse } from './hub-helpers.js';
+import {
+  cleanupAfterEach,
+  data,
+  form,
+  formHeaders,
+  hubsClosedAfterEach,
+  ids,
+  send,
+  sseClosedAfterEach,
+  token,
+} from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const defer = cleanupAfterEach();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const UUID_V7 = /^urn:uuid:([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -17,6 +29,33 @@ describe('hub: publish and subscribe', () => {
     expect(client.headers['cache-control']).toContain('no-store');
     expect(client.headers['cache-control']).toContain('private');
     expect(client.headers['last-event-id']).toBeUndefined();
+  });
+
+  it('answers HEAD with the headers only: no subscriber, and the connection serves the next request', async () => {
+    const h = await startHub({ anonymous: true });
+    const socket = connect(Number(new URL(h.url).port), '127.0.0.1');
+    defer(() => socket.destroy());
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.write(
+      `HEAD /.well-known/mercure?topic=${encodeURIComponent('https://example.com/a')} HTTP/1.1\r\nHost: hub\r\n\r\n`,
+    );
+    await waitFor(() => received.includes('\r\n\r\n'));
+    expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(received).toContain('content-type: text/event-stream');
+    expect(h.hub.stats().subscribers).toBe(0);
+    await h.publish({ topic: 'https://example.com/a', id: 'after-head', data: 'x' });
+    const head = received;
+    socket.write('GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n');
+    await waitFor(() => received.length > head.length && received.endsWith('0\r\n\r\n'));
+    // What follows the HEAD answer is the next answer, not event bytes.
+    expect(received.slice(head.length)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(received).not.toContain('after-head');
+    const unauthorized = await startHub();
+    const refused = await send(unauthorized.subscribeUrl(['https://example.com/a']), { method: 'HEAD' });
+    expect(refused.status).toBe(401);
   });
 
   it('makes a urn:uuid UUIDv7 ID (time-ordered, now) when the publisher gives none, and keeps one it gives', async () => {
