@@ -7,17 +7,17 @@ import type { SseConnection } from '../helpers/sse-client.js';
 import {
   form,
   formHeaders,
+  hubsClosedAfterEach,
   ids,
   send,
+  sseClosedAfterEach,
   TEST_KEY,
   type TestHub,
   token,
-  useHubs,
-  useSse,
 } from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/books/1';
 

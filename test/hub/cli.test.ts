@@ -5,13 +5,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeServer, listen } from '../helpers/net.js';
-import { ids, useCleanup, useCli, useHubs, useSse, useTempDir } from './hub-helpers.js';
+import {
+  cleanupAfterEach,
+  cliKilledAfterEach,
+  hubsClosedAfterEach,
+  ids,
+  sseClosedAfterEach,
+  tempDirsRemovedAfterEach,
+} from './hub-helpers.js';
 
-const defer = useCleanup();
-const startHub = useHubs();
-const openSse = useSse();
-const siar = useCli();
-const tempDir = useTempDir();
+const defer = cleanupAfterEach();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
+const siar = cliKilledAfterEach();
+const tempDir = tempDirsRemovedAfterEach();
 
 const KEY = 'cli-test-secret-of-a-decent-length';
 const TOPIC = 'https://example.com/books/1';

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { form, formHeaders, ids, send, token, useHubs, useSse } from './hub-helpers.js';
+import {
+  form,
+  formHeaders,
+  hubsClosedAfterEach,
+  ids,
+  send,
+  sseClosedAfterEach,
+  token,
+} from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/books/1';
 const APP = 'https://app.example.com';

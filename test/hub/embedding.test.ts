@@ -6,10 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { createHub, type Hub, type HubOptions } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
 import { closeServer, listen } from '../helpers/net.js';
-import { data, form, formHeaders, ids, send, TEST_KEY, token, useCleanup, useSse } from './hub-helpers.js';
+import {
+  cleanupAfterEach,
+  data,
+  form,
+  formHeaders,
+  ids,
+  send,
+  sseClosedAfterEach,
+  TEST_KEY,
+  token,
+} from './hub-helpers.js';
 
-const defer = useCleanup();
-const openSse = useSse();
+const defer = cleanupAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/books/1';
 

@@ -67,8 +67,8 @@ export async function startHub(options: HubOptions = {}): Promise<TestHub> {
   };
 }
 
-/** Cleanups run after each test of the file that calls this, newest first: `const defer = useCleanup()`. */
-export function useCleanup(): (cleanup: () => unknown) => void {
+/** Cleanups run after each test of the file that calls this, newest first: `const defer = cleanupAfterEach()`. */
+export function cleanupAfterEach(): (cleanup: () => unknown) => void {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     while (cleanups.length > 0) await cleanups.pop()?.();
@@ -79,8 +79,8 @@ export function useCleanup(): (cleanup: () => unknown) => void {
 }
 
 /** `startHub` whose hub and server are closed after each test of the file that calls this. */
-export function useHubs(): (options?: HubOptions) => Promise<TestHub> {
-  const defer = useCleanup();
+export function hubsClosedAfterEach(): (options?: HubOptions) => Promise<TestHub> {
+  const defer = cleanupAfterEach();
   return async (options) => {
     const started = await startHub(options);
     defer(() => started.close());
@@ -89,8 +89,8 @@ export function useHubs(): (options?: HubOptions) => Promise<TestHub> {
 }
 
 /** `openSse` whose connection is closed after each test of the file that calls this. */
-export function useSse(): (url: string, options?: OpenOptions) => Promise<SseConnection> {
-  const defer = useCleanup();
+export function sseClosedAfterEach(): (url: string, options?: OpenOptions) => Promise<SseConnection> {
+  const defer = cleanupAfterEach();
   return async (url, options) => {
     const connection = await openSse(url, options);
     defer(() => connection.close());
@@ -169,8 +169,8 @@ export interface CliRun {
 }
 
 /** Starts `siar <args>`; the process is killed (if still running) after each test of the file that calls this. */
-export function useCli(): (args: string[], env?: Record<string, string>) => CliRun {
-  const defer = useCleanup();
+export function cliKilledAfterEach(): (args: string[], env?: Record<string, string>) => CliRun {
+  const defer = cleanupAfterEach();
   return (args, env = {}) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       env: { ...process.env, ...env },
@@ -208,8 +208,8 @@ export function useCli(): (args: string[], env?: Record<string, string>) => CliR
 }
 
 /** A directory under the system's temp directory, removed with its files after each test. */
-export function useTempDir(): () => string {
-  const defer = useCleanup();
+export function tempDirsRemovedAfterEach(): () => string {
+  const defer = cleanupAfterEach();
   return () => {
     const dir = mkdtempSync(join(tmpdir(), 'siar-hub-test-'));
     defer(() => rmSync(dir, { recursive: true, force: true }));

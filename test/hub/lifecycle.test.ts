@@ -1,10 +1,18 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/net.js';
-import { type Answer, formHeaders, ids, send, token, useHubs, useSse } from './hub-helpers.js';
+import {
+  type Answer,
+  formHeaders,
+  hubsClosedAfterEach,
+  ids,
+  send,
+  sseClosedAfterEach,
+  token,
+} from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/books/1';
 

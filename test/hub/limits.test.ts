@@ -4,20 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/net.js';
 import {
   type Answer,
+  cleanupAfterEach,
   form,
   formHeaders,
+  hubsClosedAfterEach,
   ids,
   send,
+  sseClosedAfterEach,
   type TestHub,
   token,
-  useCleanup,
-  useHubs,
-  useSse,
 } from './hub-helpers.js';
 
-const defer = useCleanup();
-const startHub = useHubs();
-const openSse = useSse();
+const defer = cleanupAfterEach();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/books/1';
 const LIMITS = { maxUpdateBytes: 1024, maxTopics: 3, maxTopicLength: 100 };

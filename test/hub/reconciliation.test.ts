@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore, type ReplayResult, type StoredUpdate } from '../../src/hub/index.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse as openRaw } from '../helpers/sse-client.js';
-import { data, ids, type TestHub, token, useHubs, useSse } from './hub-helpers.js';
+import { data, hubsClosedAfterEach, ids, sseClosedAfterEach, type TestHub, token } from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const TOPIC = 'https://example.com/feed';
 

@@ -4,12 +4,21 @@ import { createToken } from '../../src/hub/index.js';
 import { SqliteStore } from '../../src/hub/stores/sqlite.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse as openRaw } from '../helpers/sse-client.js';
-import { ids, startHub, type TestHub, token, useCleanup, useCli, useSse, useTempDir } from './hub-helpers.js';
+import {
+  cleanupAfterEach,
+  cliKilledAfterEach,
+  ids,
+  sseClosedAfterEach,
+  startHub,
+  type TestHub,
+  tempDirsRemovedAfterEach,
+  token,
+} from './hub-helpers.js';
 
-const defer = useCleanup();
-const openSse = useSse();
-const tempDir = useTempDir();
-const siar = useCli();
+const defer = cleanupAfterEach();
+const openSse = sseClosedAfterEach();
+const tempDir = tempDirsRemovedAfterEach();
+const siar = cliKilledAfterEach();
 
 const TOPIC = 'https://example.com/feed';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/net.js';
 import type { SseConnection } from '../helpers/sse-client.js';
-import { send, type TestHub, token, useHubs, useSse } from './hub-helpers.js';
+import { hubsClosedAfterEach, send, sseClosedAfterEach, type TestHub, token } from './hub-helpers.js';
 
-const startHub = useHubs();
-const openSse = useSse();
+const startHub = hubsClosedAfterEach();
+const openSse = sseClosedAfterEach();
 
 const EVENTS_SELECTOR = '/.well-known/mercure/subscriptions/{topic}/{subscriber}';
 const API_CLAIM = '/.well-known/mercure/subscriptions{/topic}{/subscriber}';
