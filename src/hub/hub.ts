@@ -130,6 +130,13 @@ function option(name: string, value: number | undefined, fallback: number): numb
   return value;
 }
 
+/** Limits of the updates the hub makes itself (subscription events): one topic, sizes bounded by the token's. */
+const HUB_UPDATE_LIMITS: UpdateLimits = {
+  maxUpdateBytes: Number.MAX_SAFE_INTEGER,
+  maxTopics: 1,
+  maxTopicLength: Number.MAX_SAFE_INTEGER,
+};
+
 const SUBSCRIBE_HEADERS = {
   'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0',
   pragma: 'no-cache',
@@ -488,9 +495,10 @@ class MercureHub implements Hub {
 
   private announce(subscriber: Subscriber, active: boolean): void {
     for (const update of subscriptionUpdates(subscriber, active)) {
-      this.append(validateUpdate(update, { ...this.limits, maxTopicLength: Number.MAX_SAFE_INTEGER })).catch(
-        (error: unknown) =>
-          this.logger.warn({ error: String(error) }, 'Could not publish a subscription event.'),
+      // The publishers' limits are not for the hub's own updates: a token's payload larger than
+      // maxUpdateBytes must neither drop its subscriber nor throw out of a stream's close listener.
+      this.append(validateUpdate(update, HUB_UPDATE_LIMITS)).catch((error: unknown) =>
+        this.logger.warn({ error: String(error) }, 'Could not publish a subscription event.'),
       );
     }
   }

@@ -108,6 +108,26 @@ describe('hub: subscription events', () => {
     expect(bookEvents.events).toHaveLength(2);
   });
 
+  it('announces a subscriber whose token payload is larger than maxUpdateBytes, and keeps it connected', async () => {
+    const h = await startHub({ subscriptions: true, maxUpdateBytes: 256 });
+    const watcher = await watch(h);
+    await watcher.waitForEvents(1);
+    const payload = { bio: 'x'.repeat(600) };
+    const subscriber = await openSse(h.subscribeUrl([BOOK]), {
+      headers: { authorization: `Bearer ${await token({ payload })}` },
+    });
+    expect(subscriber.status).toBe(200);
+    await watcher.waitForEvents(2);
+    expect(parsed(watcher)[1]).toMatchObject({ topic: BOOK, active: true, payload });
+    await h.publish({ topic: BOOK, id: 'delivered' });
+    await subscriber.waitForEvents(1);
+    expect(subscriber.isEnded()).toBe(false);
+    subscriber.close();
+    await watcher.waitForEvents(3);
+    expect(parsed(watcher)[2]).toMatchObject({ topic: BOOK, active: false, payload });
+    expect(h.hub.stats().subscribers).toBe(1);
+  });
+
   it('publishes no subscription events unless configured', async () => {
     const h = await startHub();
     const watcher = await watch(h);
