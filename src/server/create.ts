@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import { ServerError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
-import { openHttp1 } from './transports/http1.js';
+import { openHttp1, openSocket } from './transports/http1.js';
 import { openHttp2Compat, openHttp2Stream } from './transports/http2.js';
 import { openWebStream } from './transports/web.js';
 
@@ -103,6 +104,32 @@ export function createEventStream<State = undefined>(
   }
   return new EventStream(
     (onClose) => openHttp1(res as ServerResponse, headers, onClose),
+    lastEventId,
+    options,
+  );
+}
+
+/** A request head read off a socket by your own code (see {@link createSocketEventStream}). */
+export interface SocketRequestHead {
+  httpVersion: '1.0' | '1.1';
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * Opens an event stream on a bare socket whose request head you read yourself, for servers that
+ * take connections before node:http does (the hub's standalone server does, to keep idle
+ * subscribers small). The status line and headers are written here; the connection ends with the stream.
+ */
+export function createSocketEventStream<State = undefined>(
+  socket: Socket,
+  head: SocketRequestHead,
+  options: EventStreamOptions<State> = {},
+): EventStream<State> {
+  const lastEventId = readLastEventId(head.headers, head.url, options.lastEventIdParam ?? 'lastEventId');
+  const headers = eventStreamHeaders(options.headers);
+  return new EventStream(
+    (onClose) => openSocket(socket, head.httpVersion, headers, onClose),
     lastEventId,
     options,
   );

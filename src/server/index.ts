@@ -12,10 +12,12 @@ export { type CorsDecision, type CorsOptions, cors, createCorsPolicy } from './c
 export {
   createEventStream,
   createEventStreamResponse,
+  createSocketEventStream,
   type EventStreamResponseOptions,
   eventStreamHeaders,
   type ResponseEventStream,
   readLastEventId,
+  type SocketRequestHead,
 } from './create.js';
 export { ServerError, type ServerErrorCode } from './errors.js';
 export {

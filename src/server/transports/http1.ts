@@ -28,14 +28,49 @@ export function openHttp1(
   const patched = res.write !== ServerResponse.prototype.write;
   // `chunkedEncoding` is false for HTTP/1.0 clients, whose body simply ends when the socket closes.
   const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
-  return patched ? new MiddlewareTransport(res) : new SocketTransport(res, socket, chunked);
+  return patched ? new MiddlewareTransport(res) : new SocketTransport(socket, chunked, () => res.end());
+}
+
+const STATUS_LINE = { '1.0': 'HTTP/1.0 200 OK\r\n', '1.1': 'HTTP/1.1 200 OK\r\n' } as const;
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/**
+ * An event stream over a bare socket whose request head was read by the caller (no node:http
+ * objects at all): the status line and headers are written here. HTTP/1.1 gets a chunked body;
+ * HTTP/1.0 a body that ends with the connection. The connection is not reused afterwards.
+ */
+export function openSocket(
+  socket: Socket,
+  httpVersion: '1.0' | '1.1',
+  headers: OutgoingHttpHeaders,
+  onClose: CloseListener,
+): Transport {
+  if (socket.destroyed) {
+    queueMicrotask(onClose);
+    return closedTransport;
+  }
+  const chunked = httpVersion === '1.1';
+  let head = STATUS_LINE[httpVersion];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name === 'connection' || name === 'transfer-encoding') continue;
+    for (const item of Array.isArray(value) ? value : [value]) head += `${name}: ${item}\r\n`;
+  }
+  head += chunked
+    ? 'transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n'
+    : 'connection: close\r\n\r\n';
+  socket.once('close', onClose);
+  socket.write(head, 'latin1');
+  return new SocketTransport(socket, chunked, () => {
+    if (chunked) socket.write(LAST_CHUNK);
+    socket.end();
+  });
 }
 
 class SocketTransport implements Transport {
   constructor(
-    private readonly res: ServerResponse,
     private readonly socket: Socket,
     private readonly chunked: boolean,
+    private readonly finish: () => void,
   ) {}
 
   write(frame: Frame): boolean {
@@ -47,7 +82,7 @@ class SocketTransport implements Transport {
   }
 
   end(): void {
-    this.res.end();
+    this.finish();
   }
 
   destroy(): void {
