@@ -3,6 +3,7 @@ import { createCorsPolicy } from '../server/cors.js';
 import { createEventStream } from '../server/create.js';
 import { DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
+import { serverStats } from '../server/stats.js';
 import {
   type Claims,
   checkPublishOrigin,
@@ -12,6 +13,8 @@ import {
   missingToken,
   presentedToken,
 } from './authorization.js';
+import { DashboardFeed } from './dashboard.js';
+import { serveDashboard } from './dashboard-page.js';
 import { serveDemo } from './demo.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
@@ -84,6 +87,13 @@ export interface HubOptions {
   trustProxy?: boolean;
   /** Serve the demo page at `/`. Tokens given here are offered to the page (development only). */
   demo?: boolean | { publisherToken?: string; subscriberToken?: string };
+  /**
+   * Serve the live dashboard at `/dashboard`, and send its figures once a second on
+   * `/.well-known/mercure/dashboard` (private, never stored) while someone watches. The page is
+   * public; its figures need a subscriber token whose `mercure.subscribe` claim matches that topic.
+   * Default true.
+   */
+  dashboard?: boolean;
   /** Serve `/metrics` (Prometheus) and `/healthz`. Default true. */
   metrics?: boolean;
   /** `retry:` sent to subscribers when the hub shuts down, in ms. Default 2,000. */
@@ -161,6 +171,7 @@ class MercureHub implements Hub {
   private readonly perAddress = new Map<string, number>();
   private readonly deadlines = new Map<Subscriber, NodeJS.Timeout>();
   private readonly metricsRegistry: HubMetrics | undefined;
+  private readonly dashboard: DashboardFeed | undefined;
   private readonly opened: Promise<void>;
   private closing = false;
   private inFlight = 0;
@@ -236,6 +247,28 @@ class MercureHub implements Hub {
     }
     this.store = options.store ?? new MemoryStore({ historySize: options.historySize });
     this.metricsRegistry = this.settings.metrics ? new HubMetrics(this.counters, this.store.kind) : undefined;
+    if (options.dashboard ?? true) {
+      const presence = this.store.presence;
+      this.dashboard = new DashboardFeed(
+        () => {
+          const { store, topSelectors, subscribers, subscribersTotal, historySize } = this.stats();
+          const { updatesPublished, updatesDispatched, deliveries } = this.counters;
+          const slowConsumersClosed = serverStats.slowConsumersClosed;
+          return {
+            subscribers,
+            subscribersTotal,
+            updatesPublished,
+            updatesDispatched,
+            deliveries,
+            slowConsumersClosed,
+            historySize,
+            store,
+            topSelectors,
+          };
+        },
+        presence && (() => presence.nodes()),
+      );
+    }
     this.opened = Promise.all([
       this.store.open((update) => this.dispatch(update)),
       this.publisherJwt?.ready(),
@@ -282,6 +315,7 @@ class MercureHub implements Hub {
       res.end(await this.metricsRegistry.text());
       return;
     }
+    if (this.dashboard !== undefined && (await serveDashboard(req, res, path))) return;
     if (this.settings.demo && (await serveDemo(req, res, path, this.settings.demo, this.settings.anonymous)))
       return;
     if (next) return next();
@@ -456,6 +490,7 @@ class MercureHub implements Hub {
   private register(subscriber: Subscriber): void {
     this.subscribers.set(subscriber.id, subscriber);
     this.index.add(subscriber);
+    this.dashboard?.add(subscriber);
     this.perAddress.set(subscriber.address, (this.perAddress.get(subscriber.address) ?? 0) + 1);
     this.counters.subscribersConnected++;
     this.counters.subscribersTotal++;
@@ -464,6 +499,7 @@ class MercureHub implements Hub {
   private unregister(subscriber: Subscriber): void {
     if (!this.subscribers.delete(subscriber.id)) return;
     this.index.remove(subscriber);
+    this.dashboard?.remove(subscriber);
     const count = (this.perAddress.get(subscriber.address) ?? 1) - 1;
     if (count === 0) this.perAddress.delete(subscriber.address);
     else this.perAddress.set(subscriber.address, count);
@@ -506,6 +542,7 @@ class MercureHub implements Hub {
   /** Delivers an update from the store to the subscribers that match it and may see it. */
   private dispatch(update: StoredUpdate): void {
     this.counters.updatesDispatched++;
+    this.dashboard?.dispatched(update.id);
     const maxPending = this.settings.maxPendingUpdates;
     this.index.forEachMatch(update, (subscriber) => {
       if (!subscriber.mayReceive(update) || update.seq <= subscriber.replayedUpTo) return;
@@ -520,8 +557,10 @@ class MercureHub implements Hub {
     });
   }
 
-  private async append(update: Update): Promise<StoredUpdate> {
+  /** Stores an update; `arrivedAt` (performance.now() when its publish arrived) times it for the dashboard. */
+  private async append(update: Update, arrivedAt?: number): Promise<StoredUpdate> {
     this.inFlight++;
+    if (arrivedAt !== undefined) this.dashboard?.published(update.id, arrivedAt);
     const started = process.hrtime.bigint();
     try {
       const result = await this.store.append(update);
@@ -547,6 +586,7 @@ class MercureHub implements Hub {
     query: URLSearchParams,
   ): Promise<void> {
     if (this.closing) throw shuttingDown();
+    const arrivedAt = performance.now();
     // In flight from the request on, not from its append: close() waits for a body still arriving.
     this.inFlight++;
     try {
@@ -567,7 +607,7 @@ class MercureHub implements Hub {
           throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
         }
       }
-      const stored = await this.append(update);
+      const stored = await this.append(update, arrivedAt);
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end(stored.id);
     } finally {
@@ -576,9 +616,14 @@ class MercureHub implements Hub {
   }
 
   async publish(init: UpdateInit): Promise<Update> {
+    const arrivedAt = performance.now();
     await this.opened;
     if (this.closing) throw shuttingDown();
-    const { seq: _seq, frame: _frame, ...update } = await this.append(validateUpdate(init, this.limits));
+    const {
+      seq: _seq,
+      frame: _frame,
+      ...update
+    } = await this.append(validateUpdate(init, this.limits), arrivedAt);
     return update;
   }
 
@@ -714,6 +759,7 @@ class MercureHub implements Hub {
     }
     for (const timer of this.deadlines.values()) clearTimeout(timer);
     this.deadlines.clear();
+    this.dashboard?.close();
     await this.store.close();
     this.metricsRegistry?.registry.clear();
   }
