@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { type Command, UsageError } from './command.js';
+import { styleFor } from './style.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -8,7 +9,10 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 /** Each command lives in its own module (exporting `command`), loaded only when it runs. */
 const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
-  serve: { summary: 'run the Mercure hub', load: () => import('./serve.js') },
+  serve: {
+    summary: 'run the Mercure hub (memory, SQLite or Redis store; dashboard; demo page)',
+    load: () => import('./serve.js'),
+  },
   publish: { summary: 'publish an update to a hub', load: () => import('./publish.js') },
   token: { summary: 'print a JWT for a hub', load: () => import('./token.js') },
   subscribe: { summary: "print an SSE stream's events as they arrive", load: () => import('./subscribe.js') },
@@ -23,12 +27,39 @@ Usage: siar <command> [options]
 Commands:
 ${lines.join('\n')}
 
-Run "siar <command> --help" for a command's options and examples.
-
 Options:
   -h, --help      show this help
   -v, --version   print the version
+
+Examples:
+  siar serve --demo
+      a hub on http://localhost:3000 with a development key, the demo page and the dashboard
+  siar token --publish '*' --subscribe '*' --key "$SECRET"
+      a JWT allowed to publish and to receive every private update
+  siar publish --topic https://example.com/books/1 --data '{"status":"sold"}' --key "$SECRET"
+  siar subscribe http://localhost:3000/.well-known/mercure --topic https://example.com/books/1
+
+Run "siar <command> --help" for a command's options and more examples.
 `;
+}
+
+/** Edit distance, for "did you mean" on a mistyped command. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost);
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/** Writes an error line for a person: "siar:" in red on a terminal. */
+function fail(message: string): void {
+  process.stderr.write(`${styleFor(process.stderr).red('siar:')} ${message}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -43,7 +74,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = commands[name];
   if (!entry) {
-    process.stderr.write(`siar: unknown command "${name}". Run "siar --help" to see the commands.\n`);
+    const near = Object.keys(commands).find((command) => distance(name, command) <= 2);
+    fail(
+      `unknown command "${name}".${near ? ` Did you mean "siar ${near}"?` : ''} Run "siar --help" to see the commands.`,
+    );
     return 2;
   }
   const { command } = await entry.load();
@@ -60,12 +94,13 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`siar: ${error.message}\n`);
+      fail(error.message);
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(
-      `siar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    fail(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
+        'This is a bug in siar: please report it with the command you ran and the lines above.',
     );
     process.exitCode = 1;
   },

@@ -23,7 +23,20 @@ Options:
 Examples:
   siar publish --topic https://example.com/books/1 --data '{"status":"sold"}' --key "$SECRET"
   echo '{"n":1}' | siar publish -t https://example.com/feed -d - --token "$JWT" --hub https://hub.example.com/.well-known/mercure
+  siar publish -t https://example.com/users/ada -d 'for Ada only' --private --id msg-1 --type message --key "$SECRET"
 `;
+
+/** What to do about a refusal, by its status. */
+function nextStep(status: number): string {
+  if (status === 401) return 'Check --token, or that --key is the key the hub was started with.';
+  if (status === 403) {
+    return "The token's mercure.publish claim must match every --topic: siar token --publish '<topic>' --key <the key> makes one that does.";
+  }
+  if (status === 413) return 'Send less --data, or start the hub with a larger limit.';
+  if (status === 429 || status >= 500) return 'The hub is busy or its store is away: try again in a moment.';
+  if (status === 404 || status === 405) return "Is --hub the hub's URL, ending in /.well-known/mercure?";
+  return 'Check the options: siar publish --help.';
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -74,7 +87,10 @@ async function run(argv: string[]): Promise<number> {
   }
   const text = (await response.text()).trim();
   if (!response.ok) {
-    throw new UsageError(`The hub refused the update: ${response.status} ${text}`, 1);
+    throw new UsageError(
+      `The hub refused the update: ${response.status} ${text}\n${nextStep(response.status)}`,
+      1,
+    );
   }
   process.stdout.write(`${text}\n`);
   return 0;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
 import {
   createHub,
   createToken,
@@ -14,6 +15,7 @@ import { SqliteStore } from '../hub/stores/sqlite.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
 import { booleanFlag, integerFlag, readKey } from './flags.js';
+import { styleFor } from './style.js';
 
 const help = `Usage: siar serve [options]
 
@@ -44,15 +46,21 @@ Options:
       --heartbeat <ms>            heartbeat interval, 0 for none [SIAR_HEARTBEAT]        default 15000
       --max-subscribers <n>       subscribers at once [SIAR_MAX_SUBSCRIBERS]             default 50000
       --demo                      serve the demo page at / [SIAR_DEMO]
+      --no-dashboard              do not serve the live dashboard at /dashboard nor send its figures
+                                  [SIAR_DASHBOARD=0]
   -h, --help                      show this help
 
-With no key set, the hub makes a development key, prints it with ready-to-use tokens, and says
-so: set a key of your own for anything but trying it out.
+With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
+to the dashboard, and says so: set a key of your own for anything but trying it out. The dashboard
+needs a subscriber token whose mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
+siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
 
 Examples:
-  siar serve --demo
+  siar serve --demo                        try it: demo page at /, dashboard link printed
   siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
   siar serve --jwt-algorithm RS256 --publisher-jwt-key @publisher.pub.pem --anonymous
+  siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
+  SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
 `;
 
 function list(flags: string[] | undefined, env: string | undefined): string[] | undefined {
@@ -116,15 +124,21 @@ async function run(argv: string[]): Promise<number> {
   const subscriberAlgorithm = (env.MERCURE_SUBSCRIBER_JWT_ALG as JwtAlgorithm | undefined) ?? algorithm;
   const historySize = integerFlag(values['history-size'] ?? env.SIAR_HISTORY_SIZE, '--history-size');
   const demo = booleanFlag(values.demo, env.SIAR_DEMO);
+  // On unless turned off: --no-dashboard, or SIAR_DASHBOARD set to a false-ish value.
+  const dashboard = !values['no-dashboard'] && !/^(0|false|no|off)$/i.test((env.SIAR_DASHBOARD ?? '').trim());
+  const warn = styleFor(process.stderr);
+  const style = styleFor(process.stdout);
   let demoTokens: { publisherToken?: string; subscriberToken?: string } = {};
+  let dashboardToken: string | undefined;
   const development = publisherKey === undefined && subscriberKey === undefined;
   if (development) {
     publisherKey = randomBytes(32).toString('base64url');
     const publisherToken = await createToken({ publish: ['*'], subscribe: ['*'] }, publisherKey);
     const subscriberToken = await createToken({ subscribe: ['*'] }, publisherKey);
     demoTokens = { publisherToken, subscriberToken };
+    if (dashboard) dashboardToken = await createToken({ subscribe: [DASHBOARD_TOPIC] }, publisherKey);
     process.stderr.write(
-      `\nsiar warn: no JWT key is set, so the hub made a development key for this run only:\n` +
+      `\n${warn.yellow('siar warn:')} no JWT key is set, so the hub made a development key for this run only:\n` +
         `  key (HS256):       ${publisherKey}\n` +
         `  publisher token:   ${publisherToken}\n` +
         `  subscriber token:  ${subscriberToken}\n` +
@@ -145,13 +159,17 @@ async function run(argv: string[]): Promise<number> {
     heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),
     maxSubscribers: integerFlag(values['max-subscribers'] ?? env.SIAR_MAX_SUBSCRIBERS, '--max-subscribers'),
     demo: demo ? (development ? demoTokens : true) : false,
+    dashboard,
     logger: stderrLogger,
   };
   const hub = createHub(options);
   try {
     await hub.ready();
   } catch (error) {
-    throw new UsageError((error as Error).message, 1);
+    throw new UsageError(
+      `${(error as Error).message}\nCheck the key and store options: siar serve --help lists them.`,
+      1,
+    );
   }
   const server = createServer(hub.handler);
   // Streams are long: the server must not time them out; the hub bounds them itself.
@@ -173,9 +191,18 @@ async function run(argv: string[]): Promise<number> {
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const base = `http://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
-  process.stdout.write(
-    `Siar hub listening on ${base}/.well-known/mercure (store: ${storeSpec.split(':')[0]})${demo ? `\nDemo page: ${base}/` : ''}\n`,
-  );
+  const lines = [
+    `${style.bold('Siar hub')} listening on ${style.cyan(`${base}/.well-known/mercure`)} (store: ${storeSpec.split(':')[0]})`,
+  ];
+  if (demo) lines.push(`  Demo page:  ${style.cyan(`${base}/`)}`);
+  if (dashboard) {
+    lines.push(
+      dashboardToken === undefined
+        ? `  Dashboard:  ${style.cyan(`${base}/dashboard`)} ${style.dim(`(add ?token=<JWT>: siar token --subscribe '${DASHBOARD_TOPIC}' --key <the key>)`)}`
+        : `  Dashboard:  ${style.cyan(`${base}/dashboard?token=${dashboardToken}`)}`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -221,8 +248,13 @@ function parse(argv: string[]) {
       heartbeat: { type: 'string' },
       'max-subscribers': { type: 'string' },
       demo: { type: 'boolean' },
+      'no-dashboard': { type: 'boolean' },
     },
   });
 }
 
-export const command: Command = { summary: 'run the Mercure hub', help, run };
+export const command: Command = {
+  summary: 'run the Mercure hub (memory, SQLite or Redis store; dashboard; demo page)',
+  help,
+  run,
+};
