@@ -1,0 +1,101 @@
+/** The orchestrator's side of a load generator process: start it, run a script, answer its marks. */
+import { type Child, launch } from './children.js';
+import type { Endpoints } from './endpoints.js';
+import type { FromLoadgen, LoadgenResult, ToLoadgen } from './loadgen/messages.js';
+import type { ScenarioParams } from './scenarios.js';
+
+export class LoadGenerator {
+  private constructor(private readonly child: Child) {}
+
+  static async start(): Promise<LoadGenerator> {
+    const child = launch('load generator', process.execPath, ['--import', 'tsx', 'bench/loadgen/main.ts'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the load generator did not start:\n${child.tail()}`)),
+        20_000,
+      );
+      child.process.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.exited.then(() => reject(new Error(`the load generator exited:\n${child.tail()}`)));
+    });
+    return new LoadGenerator(child);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.child.process.exitCode === null && this.child.process.signalCode === null;
+  }
+
+  /**
+   * Runs one script; `onMark` is called (synchronously) at each of its marks, before it goes on.
+   * Fails after `timeoutMs`, and if the process dies.
+   */
+  run(
+    params: ScenarioParams,
+    endpoints: Endpoints,
+    onMark: (name: string) => void,
+    timeoutMs: number,
+  ): Promise<LoadgenResult> {
+    const child = this.child.process;
+    return new Promise((resolve, reject) => {
+      const finish = (error: Error | undefined, result?: LoadgenResult) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        if (error) reject(error);
+        else resolve(result as LoadgenResult);
+      };
+      const onMessage = (message: FromLoadgen) => {
+        if (message.type === 'mark') {
+          onMark(message.name);
+          child.send({ type: 'marked' } satisfies ToLoadgen);
+        } else if (message.type === 'result') {
+          finish(undefined, message.result);
+        } else if (message.type === 'failed') {
+          finish(new Error(`load generator: ${message.message}`));
+        }
+      };
+      const onExit = () => finish(new Error(`the load generator died:\n${this.child.tail()}`));
+      const timer = setTimeout(() => {
+        // Its sockets are in an unknown state: it is replaced before the next run.
+        this.child.stop('SIGKILL');
+        finish(new Error(`the run took more than ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ type: 'run', params, endpoints } satisfies ToLoadgen);
+    });
+  }
+
+  /** Closes the streams the last run left open; call it once the server is stopped. */
+  reset(): Promise<void> {
+    const child = this.child.process;
+    if (!this.alive) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', done);
+        resolve();
+      };
+      const onMessage = (message: FromLoadgen) => {
+        if (message.type === 'reset-done') done();
+      };
+      const timer = setTimeout(done, 10_000);
+      child.on('message', onMessage);
+      child.once('exit', done);
+      child.send({ type: 'reset' } satisfies ToLoadgen);
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop('SIGTERM', 2000);
+  }
+}

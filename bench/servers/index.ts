@@ -1,0 +1,94 @@
+/**
+ * The servers under test, by name. Each starts as a fresh child process on a free loopback port
+ * for every run and is stopped after it.
+ */
+import { type Child, freePort, launch, waitForLine } from '../children.js';
+import type { Endpoints } from '../endpoints.js';
+import { hubServer } from './hub.js';
+import { nchanServer } from './nchan.js';
+
+export interface StartedServer {
+  child: Child;
+  endpoints: Endpoints;
+  /** A process outside the tree that also works for this server (Redis), sampled apart. */
+  storePid?: number;
+  /** Stops the server and removes what it left (temporary files, Redis keys). */
+  stop(): Promise<void>;
+}
+
+export interface ServerUnderTest {
+  name: ServerName;
+  /** What the report calls it. */
+  label: string;
+  /** Undefined when it can run here, else why not (the report prints it). */
+  unavailable(): Promise<string | undefined>;
+  start(): Promise<StartedServer>;
+}
+
+export const SERVER_NAMES = [
+  'nchan',
+  'floor-res',
+  'floor-socket',
+  'better-sse',
+  'siar-channel',
+  'hub',
+  'hub-sqlite',
+  'hub-redis',
+] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+/** A hand-written node:http peer in bench/servers/<name>.ts, run with tsx. */
+function nodePeer(name: ServerName, label: string): ServerUnderTest {
+  return {
+    name,
+    label,
+    unavailable: async () => undefined,
+    async start() {
+      const port = await freePort();
+      const child = launch(name, process.execPath, [
+        '--import',
+        'tsx',
+        `bench/servers/${name}.ts`,
+        '--port',
+        `${port}`,
+      ]);
+      try {
+        await waitForLine(child, /^listening on/, 15_000);
+      } catch (error) {
+        await child.stop('SIGKILL');
+        throw error;
+      }
+      return {
+        child,
+        endpoints: {
+          host: '127.0.0.1',
+          port,
+          subscribePath: '/sub',
+          publishPath: '/pub',
+          publishHeaders: { 'content-type': 'text/plain' },
+          publishBody: 'raw',
+        },
+        stop: () => child.stop('SIGTERM', 3000),
+      };
+    },
+  };
+}
+
+export interface ServerOptions {
+  /** Directory for V8 CPU profiles of the hub (`node --cpu-prof`); none when undefined. */
+  profileDir?: string;
+}
+
+export function serversUnderTest(options: ServerOptions = {}): Map<ServerName, ServerUnderTest> {
+  const list: ServerUnderTest[] = [
+    nchanServer(),
+    nodePeer('floor-res', 'Node floor (res.write)'),
+    nodePeer('floor-socket', 'Node floor (socket.write)'),
+    nodePeer('better-sse', 'better-sse'),
+    nodePeer('siar-channel', 'siar/server Channel'),
+    hubServer('hub', 'Siar hub (memory)', 'memory', options.profileDir),
+    hubServer('hub-sqlite', 'Siar hub (SQLite)', 'sqlite', options.profileDir),
+    hubServer('hub-redis', 'Siar hub (Redis)', 'redis', options.profileDir),
+  ];
+  return new Map(list.map((server) => [server.name, server]));
+}
