@@ -162,7 +162,7 @@ function watchType(type) {
   const inField = typeList(field.value);
   if (!inField.includes(type)) {
     field.value = [...inField, type].join(', ');
-    updateCurl();
+    updateCode();
   }
   if (source && !listened.has(type)) {
     listened.add(type);
@@ -201,30 +201,94 @@ function publishBody(form) {
   return body;
 }
 
-function updateCurl() {
-  const publish = new FormData(publishForm);
-  const fields = [...publishBody(publish)].map(
-    ([name, value]) => `  --data-urlencode ${quote(`${name}=${value}`)}`,
-  );
-  $('curl').textContent = [
-    `curl -X POST ${quote(hubUrl().href)}`,
-    `  -H ${quote(`Authorization: Bearer ${publish.get('token').trim() || '<publisher JWT>'}`)}`,
-    ...fields,
-  ].join(' \\\n');
+/** A JavaScript string literal. */
+const js = (text) => JSON.stringify(text);
 
-  const subscribe = new FormData(subscribeForm);
-  const args = [`curl -N --get ${quote(hubUrl().href)}`];
-  const token = subscribe.get('token').trim();
-  if (token) args.push(`  -H ${quote(`Authorization: Bearer ${token}`)}`);
-  const lastEventId = subscribe.get('lastEventId').trim();
-  if (lastEventId) args.push(`  -H ${quote(`Last-Event-ID: ${lastEventId}`)}`);
-  for (const topic of lines(subscribe.get('topics')))
-    args.push(`  --data-urlencode ${quote(`topic=${topic}`)}`);
-  $('subscribe-curl').textContent = args.join(' \\\n');
+/** Shell lines joined with backslash continuations. */
+const shell = (args) => args.join(' \\\n');
+
+/** What the publish form does, as curl, as `siar publish` and as browser code. */
+function publishCode(publish) {
+  const body = [...publishBody(publish)];
+  const token = publish.get('token').trim() || '<publisher JWT>';
+  const curl = shell([
+    `curl -X POST ${quote(hubUrl().href)}`,
+    `  -H ${quote(`Authorization: Bearer ${token}`)}`,
+    ...body.map(([name, value]) => `  --data-urlencode ${quote(`${name}=${value}`)}`),
+  ]);
+  // The form's fields are siar publish's flags, by the same names.
+  const flags = body.map(([name, value]) =>
+    name === 'private' ? '  --private' : `  --${name} ${quote(value)}`,
+  );
+  const siar = shell([`siar publish --hub ${quote(hubUrl().href)}`, `  --token ${quote(token)}`, ...flags]);
+  const browser = [
+    `const response = await fetch(${js(hubUrl().href)}, {`,
+    "  method: 'POST',",
+    `  headers: { Authorization: ${js(`Bearer ${token}`)} },`,
+    '  body: new URLSearchParams([',
+    ...body.map(([name, value]) => `    [${js(name)}, ${js(value)}],`),
+    '  ]),',
+    '});',
+    "console.log(response.status, await response.text()); // 200 and the update's ID",
+  ].join('\n');
+  return { curl, siar, browser };
 }
 
-publishForm.addEventListener('input', updateCurl);
-subscribeForm.addEventListener('input', updateCurl);
+/** What the subscribe form does, as curl, as `siar subscribe` and as browser code. */
+function subscribeCode(subscribe) {
+  const topics = lines(subscribe.get('topics'));
+  const token = subscribe.get('token').trim();
+  const lastEventId = subscribe.get('lastEventId').trim();
+  const curl = [`curl -N --get ${quote(hubUrl().href)}`];
+  const siar = [`siar subscribe ${quote(hubUrl().href)}`];
+  if (token) {
+    curl.push(`  -H ${quote(`Authorization: Bearer ${token}`)}`);
+    siar.push(`  -H ${quote(`Authorization: Bearer ${token}`)}`);
+  }
+  if (lastEventId) {
+    curl.push(`  -H ${quote(`Last-Event-ID: ${lastEventId}`)}`);
+    siar.push(`  --last-event-id ${quote(lastEventId)}`);
+  }
+  for (const topic of topics) {
+    curl.push(`  --data-urlencode ${quote(`topic=${topic}`)}`);
+    siar.push(`  --topic ${quote(topic)}`);
+  }
+  const browser = [`const url = new URL(${js(hubUrl().href)});`];
+  for (const topic of topics) browser.push(`url.searchParams.append('topic', ${js(topic)});`);
+  if (token) {
+    browser.push(
+      '// An EventSource sends no headers: the token goes in the query (in an app, prefer the',
+      '// mercureAuthorization cookie, with new EventSource(url, { withCredentials: true })).',
+      `url.searchParams.set('authorization', ${js(token)});`,
+    );
+  }
+  if (lastEventId) browser.push(`url.searchParams.set('lastEventID', ${js(lastEventId)});`);
+  browser.push(
+    'const source = new EventSource(url);',
+    'source.onmessage = (event) => console.log(event.lastEventId, event.data);',
+  );
+  for (const type of typeList(subscribe.get('types'))) {
+    browser.push(`source.addEventListener(${js(type)}, (event) => console.log(${js(type)}, event.data));`);
+  }
+  browser.push(
+    "source.onerror = () => console.log(source.readyState === EventSource.CLOSED ? 'refused' : 'reconnecting…');",
+  );
+  return { curl: shell(curl), siar: shell(siar), browser: browser.join('\n') };
+}
+
+function updateCode() {
+  const publish = publishCode(new FormData(publishForm));
+  $('curl').textContent = publish.curl;
+  $('publish-siar').textContent = publish.siar;
+  $('publish-browser').textContent = publish.browser;
+  const subscribe = subscribeCode(new FormData(subscribeForm));
+  $('subscribe-curl').textContent = subscribe.curl;
+  $('subscribe-siar').textContent = subscribe.siar;
+  $('subscribe-browser').textContent = subscribe.browser;
+}
+
+publishForm.addEventListener('input', updateCode);
+subscribeForm.addEventListener('input', updateCode);
 
 publishForm.addEventListener('submit', async (submit) => {
   submit.preventDefault();
@@ -253,20 +317,33 @@ publishForm.addEventListener('submit', async (submit) => {
   }
 });
 
-$('copy-curl').addEventListener('click', async () => {
-  const button = $('copy-curl');
-  try {
-    await navigator.clipboard.writeText($('curl').textContent);
-    button.textContent = 'Copied';
-  } catch {
-    // No clipboard outside secure contexts (http on another host than localhost): select it instead.
-    getSelection().selectAllChildren($('curl'));
-    button.textContent = 'Selected';
+// Each code box: tabs choose the form of the code shown, Copy copies the one shown.
+for (const box of document.querySelectorAll('.code')) {
+  const tabs = box.querySelectorAll('.tab');
+  for (const tab of tabs) {
+    tab.addEventListener('click', () => {
+      for (const other of tabs) {
+        other.setAttribute('aria-selected', String(other === tab));
+        $(other.dataset.show).hidden = other !== tab;
+      }
+    });
   }
-  setTimeout(() => {
-    button.textContent = 'Copy';
-  }, 1500);
-});
+  const button = box.querySelector('.copy');
+  button.addEventListener('click', async () => {
+    const shown = box.querySelector('pre:not([hidden])');
+    try {
+      await navigator.clipboard.writeText(shown.textContent);
+      button.textContent = 'Copied';
+    } catch {
+      // No clipboard outside secure contexts (http on another host than localhost): select it instead.
+      getSelection().selectAllChildren(shown);
+      button.textContent = 'Selected';
+    }
+    setTimeout(() => {
+      button.textContent = 'Copy';
+    }, 1500);
+  });
+}
 
 async function configure() {
   let config = {};
@@ -292,7 +369,7 @@ async function configure() {
     $('subscriber-token-hint').innerHTML =
       "needed: this hub refuses subscribers without a token; <code>siar token --subscribe '*' --key &lt;the hub's key&gt;</code> prints one";
   }
-  updateCurl();
+  updateCode();
   document.body.dataset.ready = 'true';
 }
 
