@@ -1,5 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** The part of a request that carries credentials: its headers. */
+type WithHeaders = { headers: IncomingHttpHeaders };
+
 import { errors, importJWK, importSPKI, importX509, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { HubError } from './errors.js';
 import type { SelectorCache, TopicSelector } from './topic-selector.js';
@@ -216,7 +220,7 @@ function readCookie(header: string | undefined, name: string): string | undefine
  * then the `authorization` query parameter, then the cookie.
  */
 export function presentedToken(
-  req: IncomingMessage,
+  req: WithHeaders,
   query: URLSearchParams,
   cookieName: string,
 ): PresentedToken | undefined {
@@ -238,7 +242,7 @@ export function presentedToken(
  * CSRF guard for a publish authorized by a cookie alone: the request's Origin (or, failing that,
  * the origin of its Referer) must be one the operator allowed.
  */
-export function checkPublishOrigin(req: IncomingMessage, allowed: readonly string[] | '*'): void {
+export function checkPublishOrigin(req: WithHeaders, allowed: readonly string[] | '*'): void {
   let origin = req.headers.origin;
   if (origin === undefined && req.headers.referer !== undefined) {
     try {

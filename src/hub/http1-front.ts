@@ -26,6 +26,9 @@ export interface Http1FrontOptions {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+
+/** Shared by every socket: a reset client must never become an unhandled 'error'. */
+function ignoreError(): void {}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const TARGET_FORBIDDEN = /[\x00-\x20\x7f]/;
@@ -84,9 +87,8 @@ export function installFastPath(
     let buffered: Buffer | undefined;
     const timer = setTimeout(() => socket.destroy(), headersTimeoutMs);
     timer.unref();
-    // Stays for the socket's life: whoever takes the socket adds its own handling; a reset client
-    // must never become an unhandled 'error'.
-    socket.on('error', () => clearTimeout(timer));
+    // Stays for the socket's life, whoever takes it; shared, so it keeps nothing of this closure alive.
+    socket.on('error', ignoreError);
     const handOff = (bytes: Buffer) => {
       socket.off('data', onData);
       socket.pause();

@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { SseEvent } from '../protocol/index.js';
 import { integerOption } from './errors.js';
 import { Frame, HEARTBEAT } from './frame.js';
-import { joinHeartbeat } from './heartbeat.js';
+import { type HeartbeatGroup, joinHeartbeat } from './heartbeat.js';
 import { type Logger, stderrLogger } from './logger.js';
 import { serverStats } from './stats.js';
 import type { CloseListener, Transport } from './transports/transport.js';
@@ -36,13 +35,17 @@ export interface StreamGroup {
 
 export type TransportOpener = (onClose: CloseListener) => Transport;
 
+type CloseEvent = 'close';
+
 /**
  * One open `text/event-stream` response. Create it with `createEventStream` (node:http, node:http2)
  * or `createEventStreamResponse` (Web `Response`).
  *
- * Events: `close` once, when either side ends the stream.
+ * Events: `close` once, when either side ends the stream (`stream.on('close', fn)`; `once`, `off`).
+ * A stream emits nothing else, so it keeps a plain list of close listeners rather than a whole
+ * EventEmitter: with tens of thousands of idle subscribers, every byte of a stream counts.
  */
-export class EventStream<State = undefined> extends EventEmitter<{ close: [] }> {
+export class EventStream<State = undefined> {
   /** The ID the client last saw, from `Last-Event-ID` (or the query parameter); `""` when none. */
   readonly lastEventId: string;
   /** Your own data about this client. */
@@ -54,14 +57,14 @@ export class EventStream<State = undefined> extends EventEmitter<{ close: [] }> 
   private open = true;
   /** Written since the last heartbeat tick: an active stream needs no heartbeat. */
   private wrote = false;
-  private leaveHeartbeat: (() => void) | undefined;
+  private heartbeat: HeartbeatGroup | undefined;
   private groups: StreamGroup[] | undefined;
   private closedPromise: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
+  private closeListeners: Array<() => void> | undefined;
 
   /** @internal Use `createEventStream` or `createEventStreamResponse`. */
   constructor(openTransport: TransportOpener, lastEventId: string, options: EventStreamOptions<State>) {
-    super();
     const retry = options.retry === undefined ? undefined : integerOption('retry', options.retry, 0);
     const heartbeatMs = integerOption('heartbeatMs', options.heartbeatMs, DEFAULT_HEARTBEAT_MS);
     this.maxBufferedBytes = integerOption(
@@ -77,7 +80,33 @@ export class EventStream<State = undefined> extends EventEmitter<{ close: [] }> 
     this.transport = openTransport(() => this.finish());
     if (!this.open) return;
     if (retry !== undefined) this.sendFrame(Frame.of({ retry }));
-    if (heartbeatMs > 0 && this.open) this.leaveHeartbeat = joinHeartbeat(this, heartbeatMs);
+    if (heartbeatMs > 0 && this.open) this.heartbeat = joinHeartbeat(this, heartbeatMs);
+  }
+
+  /** Calls `listener` when the stream closes (at once, on the next tick, if it already has). */
+  on(event: CloseEvent, listener: () => void): this {
+    if (event !== 'close') throw new TypeError(`An event stream emits "close" only, not "${String(event)}".`);
+    if (!this.open) queueMicrotask(listener);
+    else if (this.closeListeners === undefined) this.closeListeners = [listener];
+    else this.closeListeners.push(listener);
+    return this;
+  }
+
+  /** The same as {@link on}: a stream closes once. */
+  once(event: CloseEvent, listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  off(event: CloseEvent, listener: () => void): this {
+    const listeners = this.closeListeners;
+    const at = event === 'close' && listeners ? listeners.indexOf(listener) : -1;
+    if (at !== -1) listeners?.splice(at, 1);
+    return this;
+  }
+
+  /** The same as {@link off}. */
+  removeListener(event: CloseEvent, listener: () => void): this {
+    return this.off(event, listener);
   }
 
   /** True until the stream closes. */
@@ -177,12 +206,14 @@ export class EventStream<State = undefined> extends EventEmitter<{ close: [] }> 
     if (!this.open) return;
     this.open = false;
     serverStats.streamsOpen--;
-    this.leaveHeartbeat?.();
-    this.leaveHeartbeat = undefined;
+    this.heartbeat?.remove(this);
+    this.heartbeat = undefined;
     const groups = this.groups;
     this.groups = undefined;
     if (groups) for (const group of groups) group.remove(this);
     this.resolveClosed?.();
-    this.emit('close');
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
   }
 }

@@ -5,7 +5,7 @@ export interface HeartbeatTarget {
 }
 
 /** One shared timer for every stream with the same interval, not one timer per stream. */
-class HeartbeatGroup {
+export class HeartbeatGroup {
   readonly members = new Set<HeartbeatTarget>();
   private readonly timer: NodeJS.Timeout;
 
@@ -29,16 +29,15 @@ class HeartbeatGroup {
 
 const groups = new Map<number, HeartbeatGroup>();
 
-/** Adds `member` to the shared timer of `intervalMs`; returns the function that removes it. */
-export function joinHeartbeat(member: HeartbeatTarget, intervalMs: number): () => void {
+/** Adds `member` to the shared timer of `intervalMs`; returns the group, whose `remove` takes it out. */
+export function joinHeartbeat(member: HeartbeatTarget, intervalMs: number): HeartbeatGroup {
   let group = groups.get(intervalMs);
   if (group === undefined) {
     group = new HeartbeatGroup(intervalMs);
     groups.set(intervalMs, group);
   }
   group.members.add(member);
-  const joined = group;
-  return () => joined.remove(member);
+  return group;
 }
 
 /** How many shared heartbeat timers run now (one per distinct interval in use). */

@@ -24,11 +24,12 @@ export function openHttp1(
     queueMicrotask(onClose);
     return closedTransport;
   }
-  res.once('close', onClose);
+  // 'close' fires once: `on` spares the wrapper `once` would keep for the stream's whole life.
+  res.on('close', onClose);
   const patched = res.write !== ServerResponse.prototype.write;
   // `chunkedEncoding` is false for HTTP/1.0 clients, whose body simply ends when the socket closes.
   const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
-  return patched ? new MiddlewareTransport(res) : new SocketTransport(socket, chunked, () => res.end());
+  return patched ? new MiddlewareTransport(res) : new SocketTransport(socket, chunked, res);
 }
 
 const STATUS_LINE = { '1.0': 'HTTP/1.0 200 OK\r\n', '1.1': 'HTTP/1.1 200 OK\r\n' } as const;
@@ -58,19 +59,17 @@ export function openSocket(
   head += chunked
     ? 'transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n'
     : 'connection: close\r\n\r\n';
-  socket.once('close', onClose);
+  socket.on('close', onClose);
   socket.write(head, 'latin1');
-  return new SocketTransport(socket, chunked, () => {
-    if (chunked) socket.write(LAST_CHUNK);
-    socket.end();
-  });
+  return new SocketTransport(socket, chunked, undefined);
 }
 
 class SocketTransport implements Transport {
   constructor(
     private readonly socket: Socket,
     private readonly chunked: boolean,
-    private readonly finish: () => void,
+    /** The response that ends the body, or none when the stream owns the whole connection. */
+    private readonly res: ServerResponse | undefined,
   ) {}
 
   write(frame: Frame): boolean {
@@ -82,7 +81,12 @@ class SocketTransport implements Transport {
   }
 
   end(): void {
-    this.finish();
+    if (this.res !== undefined) {
+      this.res.end();
+      return;
+    }
+    if (this.chunked) this.socket.write(LAST_CHUNK);
+    this.socket.end();
   }
 
   destroy(): void {
