@@ -30,6 +30,8 @@ export interface ReportInput {
   repeats: number;
   command: string;
   minutes: number;
+  /** Of which spent waiting for other programs to leave the CPUs. */
+  quietWaitMinutes: number;
   outcomes: ScenarioOutcome[];
   skipped: ReadonlyMap<ServerName, string>;
 }
@@ -560,14 +562,14 @@ Regenerate with \`npm run bench\` (about 20 minutes; \`npm run bench -- --quick\
 | better-sse | ${machine.betterSse} |
 | Open files per process | ${machine.openFiles} |
 | Siar | commit ${machine.commit} |
-| Runs | ${input.repeats} repeat(s) per scenario and server, medians; ${number(input.minutes, 1)} minutes in all |
+| Runs | ${input.repeats} repeat(s) per scenario and server, medians; ${number(input.minutes, 1)} minutes in all, of which ${number(input.quietWaitMinutes, 1)} waiting for other programs to leave the CPUs |
 
 ## How it is measured
 
 - **Load generator** (\`bench/loadgen/\`): a separate Node process with raw \`net\` sockets, a hand-written
   HTTP/1.1 response-head parser, chunked decoder and SSE \`data:\`/\`id:\` reader; it publishes too, so each event's
   data carries its sequence number and its publish time on the load generator's clock. Loopback only;
-  subscribers come from 127.0.0.1–127.0.0.4 in turn (the hub allows 10,000 subscribers per address by
+  subscribers come from 127.0.0.2–127.0.0.5 in turn (the hub allows 10,000 subscribers per address by
   default); at most 500 streams open at a time, under every server's listen backlog (511).
 - **Servers** (\`bench/servers/\`): each restarted for every run, on a free loopback port. The peers are small
   node:http programs with \`GET /sub\` and \`POST /pub\` (answered after the broadcast loop); every server sends an

@@ -8,6 +8,8 @@
  *   npm run bench -- --repeats 5           more repeats
  *   npm run bench -- --profile             also write V8 CPU profiles of the hub and print their top functions
  *   npm run bench -- --write               write BENCHMARKS.md and bench/charts/ even for a quick or partial run
+ *   npm run bench -- --no-wait             do not wait for other programs to leave the CPUs idle (a full run waits
+ *                                          up to 30 s before each run, 10 minutes in all)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -16,10 +18,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, REPO_ROOT } from './children.js';
 import { LoadGenerator } from './load-generator.js';
+import { SOURCE_ADDRESSES } from './loadgen/subscribers.js';
 import { machineFacts } from './machine.js';
 import { combine, type MarkSample, type Metrics, measure } from './measure.js';
 import { openFileLimits, sampleMachine, sampleTree } from './proc.js';
 import { describeProfile } from './profile.js';
+import { waitForQuiet } from './quiet.js';
 import { type Row, renderReport, type ScenarioOutcome } from './report.js';
 import { type Scenario, STORE_SCENARIOS, STORE_SERVERS, scenarios } from './scenarios.js';
 import { SERVER_NAMES, type ServerName, type ServerUnderTest, serversUnderTest } from './servers/index.js';
@@ -29,6 +33,13 @@ import { waitForTimeWait } from './time-wait.js';
 const DESCRIPTOR_RESERVE = 200;
 /** Client-side TIME_WAIT connections tolerated before a run (each holds an ephemeral port for 60 s). */
 const TIME_WAIT_LIMIT = 10_000;
+/**
+ * Busy cores of other programs tolerated before a run of a full benchmark, the longest wait for
+ * them to go quiet before one run, and in all (a quick run, or `--no-wait`, waits not).
+ */
+const QUIET_CORES = 0.3;
+const QUIET_WAIT_MS = 30_000;
+const QUIET_BUDGET_MS = 10 * 60_000;
 
 function options() {
   const { values } = parseArgs({
@@ -38,6 +49,7 @@ function options() {
       repeats: { type: 'string' },
       profile: { type: 'boolean', default: false },
       write: { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -212,6 +224,7 @@ async function main(): Promise<void> {
   const began = Date.now();
   const timeoutMs = quick ? 180_000 : 600_000;
   const profiled = new Map<number, string>();
+  let quietWaitMs = 0;
   let loadgen = await LoadGenerator.start();
   const outcomes: ScenarioOutcome[] = [];
   try {
@@ -230,9 +243,19 @@ async function main(): Promise<void> {
           const server = servers.get(name) as ServerUnderTest;
           const row = rows.get(name) as Row;
           const label = `(${scenario.id}) ${scenario.title}, ${server.label}, run ${repeat + 1}/${repeats}`;
-          const waited = await waitForTimeWait(TIME_WAIT_LIMIT, 65_000);
+          const waited = await waitForTimeWait(SOURCE_ADDRESSES, TIME_WAIT_LIMIT, 65_000);
           if (waited > 1000)
             process.stderr.write(`(waited ${(waited / 1000).toFixed(0)} s for TIME_WAIT ports to expire)\n`);
+          if (!quick && !flags['no-wait'] && quietWaitMs < QUIET_BUDGET_MS) {
+            const quiet = await waitForQuiet(
+              QUIET_CORES,
+              Math.min(QUIET_WAIT_MS, QUIET_BUDGET_MS - quietWaitMs),
+            );
+            quietWaitMs += quiet.waitedMs;
+            if (quiet.busy > QUIET_CORES) {
+              process.stderr.write(`(other programs use ${quiet.busy.toFixed(1)} cores; running anyway) `);
+            }
+          }
           process.stderr.write(`${label} … `);
           const runStarted = Date.now();
           try {
@@ -263,6 +286,7 @@ async function main(): Promise<void> {
     repeats,
     command,
     minutes: (Date.now() - began) / 60_000,
+    quietWaitMinutes: quietWaitMs / 60_000,
     outcomes,
     skipped,
   });

@@ -1,8 +1,8 @@
 /**
  * Connections in TIME_WAIT on the client's side hold ephemeral ports for a minute; with tens of
- * thousands of them (a run's reconnect storm, another program's tests) every connect the load
- * generator makes gets slower, as the kernel searches past them, until it fails. Before a run,
- * the bench waits for them to expire.
+ * thousands of them every connect the load generator makes gets slower, as the kernel searches
+ * past them, until it fails. The load generator's own sockets close with a reset and leave none,
+ * but should some be left, the bench waits for them to expire before a run.
  */
 import { readFileSync } from 'node:fs';
 
@@ -20,32 +20,39 @@ function timeWaitTotal(): number {
   return match ? Number(match[1]) : 0;
 }
 
-/**
- * Ephemeral ports held by TIME_WAIT connections: distinct local address and port pairs (the
- * server's side of many connections shares one pair, its listening address, and holds no
- * ephemeral port a client could want).
- */
-export function clientTimeWait(): number {
-  const [low, high] = read('/proc/sys/net/ipv4/ip_local_port_range').trim().split(/\s+/).map(Number);
-  const held = new Set<string>();
+/** An IPv4 address as /proc/net/tcp writes it (little-endian hex): 127.0.0.2 is 0200007F. */
+function procAddress(address: string): string {
+  return address
+    .split('.')
+    .reverse()
+    .map((byte) => Number(byte).toString(16).padStart(2, '0').toUpperCase())
+    .join('');
+}
+
+/** Connections in TIME_WAIT whose local address is one of `addresses` (the load generator's). */
+export function clientTimeWait(addresses: readonly string[]): number {
+  const ours = new Set(addresses.map(procAddress));
+  let count = 0;
   for (const line of read('/proc/net/tcp').split('\n')) {
-    // "  sl  local_address rem_address   st …": 0: 0100007F:9C40 0100007F:1F90 06 …
+    // "  sl  local_address rem_address   st …": 0: 0200007F:9C40 0100007F:1F90 06 …
     const fields = line.trim().split(/\s+/);
-    if (fields[3] !== '06' || fields[1] === undefined) continue;
-    const port = Number.parseInt(fields[1].split(':')[1] ?? '', 16);
-    if (port >= (low ?? 32768) && port <= (high ?? 60999)) held.add(fields[1]);
+    if (fields[3] === '06' && ours.has(fields[1]?.split(':')[0] ?? '')) count++;
   }
-  return held.size;
+  return count;
 }
 
 /**
- * Waits (at most `maxMs`) until at most `limit` client-side connections are in TIME_WAIT.
+ * Waits (at most `maxMs`) until at most `limit` connections from `addresses` are in TIME_WAIT.
  * Returns how long it waited, in ms.
  */
-export async function waitForTimeWait(limit: number, maxMs: number): Promise<number> {
+export async function waitForTimeWait(
+  addresses: readonly string[],
+  limit: number,
+  maxMs: number,
+): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < maxMs) {
-    if (timeWaitTotal() <= limit || clientTimeWait() <= limit) break;
+    if (timeWaitTotal() <= limit || clientTimeWait(addresses) <= limit) break;
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
   return Date.now() - started;

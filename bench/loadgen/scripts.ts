@@ -34,6 +34,7 @@ class Run {
   private readonly subscribers: Subscriber[] = [];
   private readonly publishers: Publisher[] = [];
   private ending = false;
+  private dupsChecked = 0;
 
   constructor(
     readonly endpoints: Endpoints,
@@ -90,16 +91,16 @@ class Run {
     for (let seq = from; seq < to; seq++) await publisher.publish(seq);
   }
 
-  /** Records loss and repetition over `[from, to)` for these subscribers, under `<prefix>lost` and `<prefix>dups`. */
+  /**
+   * Records loss over `[from, to)` for these subscribers, and the repetitions since the last
+   * check, under `<prefix>lost` and `<prefix>dups`.
+   */
   check(subscribers: readonly Subscriber[], from: number, to: number, prefix = ''): void {
     let lost = 0;
-    let dups = 0;
-    for (const subscriber of subscribers) {
-      lost += subscriber.tally.missing(from, to);
-      dups += subscriber.tally.dups;
-    }
+    for (const subscriber of subscribers) lost += subscriber.tally.missing(from, to);
     this.values[`${prefix}lost`] = lost;
-    this.values[`${prefix}dups`] = dups;
+    this.values[`${prefix}dups`] = this.recorder.dups - this.dupsChecked;
+    this.dupsChecked = this.recorder.dups;
   }
 
   latencies(prefix = ''): void {

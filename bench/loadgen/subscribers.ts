@@ -1,8 +1,9 @@
 /**
  * Subscribers on raw `net` sockets: one GET per socket, the response head parsed by hand, the
  * body de-chunked and read as an event stream, each event counted by the recorder. Connections
- * come from 127.0.0.1–127.0.0.4 in turn: a server may bound the subscribers of one address (the
- * hub allows 10,000 by default), and real subscribers do not all share one.
+ * come from 127.0.0.2–127.0.0.5 in turn: a server may bound the subscribers of one address (the
+ * hub allows 10,000 by default), real subscribers do not all share one, and other programs on the
+ * machine use 127.0.0.1 (their connections in TIME_WAIT there would slow the bench's connects).
  */
 import { connect, type Socket } from 'node:net';
 import type { Endpoints } from '../endpoints.js';
@@ -11,7 +12,7 @@ import { clockNs } from './payload.js';
 import { type Recorder, Tally } from './recorder.js';
 import { SseReader } from './sse-reader.js';
 
-const SOURCE_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+export const SOURCE_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 /** Longest wait for one response head. */
 const HEAD_TIMEOUT_MS = 30_000;
 
@@ -117,12 +118,19 @@ export class Subscriber {
     else this.reader.feed(buffer, start, buffer.length);
   }
 
-  /** Closes the connection from the client's side. */
+  /**
+   * Drops the connection from the client's side, with a reset (as a client that vanishes does): a
+   * reset leaves no TIME_WAIT, which would hold an ephemeral port for a minute and slow every
+   * later connect (see time-wait.ts).
+   */
   close(): void {
     this.closing = true;
     this.streaming = false;
-    this.socket?.destroy();
+    const socket = this.socket;
     this.socket = undefined;
+    if (socket === undefined) return;
+    if (socket.destroyed || socket.pending) socket.destroy();
+    else socket.resetAndDestroy();
   }
 }
 
