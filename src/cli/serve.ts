@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
+import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-server.js';
 import {
   createHub,
   createToken,
@@ -15,6 +15,7 @@ import { SqliteStore } from '../hub/stores/sqlite.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
 import { booleanFlag, integerFlag, readKey } from './flags.js';
+import { listeningOptions, TLS_FLAGS, TLS_HELP } from './serve-tls.js';
 import { styleFor } from './style.js';
 
 const help = `Usage: siar serve [options]
@@ -48,6 +49,7 @@ Options:
       --demo                      serve the demo page at / [SIAR_DEMO]
       --no-dashboard              do not serve the live dashboard at /dashboard nor send its figures
                                   [SIAR_DASHBOARD=0]
+${TLS_HELP}
   -h, --help                      show this help
 
 With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
@@ -59,6 +61,8 @@ Examples:
   siar serve --demo                        try it: demo page at /, dashboard link printed
   siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
   siar serve --jwt-algorithm RS256 --publisher-jwt-key @publisher.pub.pem --anonymous
+  siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
+  siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
   siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
   SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
 `;
@@ -106,6 +110,9 @@ async function run(argv: string[]): Promise<number> {
   const env = process.env;
   const port = integerFlag(values.port ?? env.SIAR_PORT ?? env.PORT, '--port') ?? 3000;
   const host = values.host ?? env.SIAR_HOST;
+  const listening = listeningOptions(values, env, (text) =>
+    process.stderr.write(`\n${styleFor(process.stderr).yellow('siar warn:')} ${text}\n\n`),
+  );
   const algorithm = (values['jwt-algorithm'] ??
     env.SIAR_JWT_ALGORITHM ??
     env.MERCURE_PUBLISHER_JWT_ALG ??
@@ -171,10 +178,13 @@ async function run(argv: string[]): Promise<number> {
       1,
     );
   }
-  const server = createServer(hub.handler);
-  // Streams are long: the server must not time them out; the hub bounds them itself.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  let server: HubServer;
+  try {
+    server = createHubServer(hub, listening.server);
+  } catch (error) {
+    await hub.close();
+    throw new UsageError(`Cannot serve with this certificate and key: ${(error as Error).message}`, 1);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -190,9 +200,9 @@ async function run(argv: string[]): Promise<number> {
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-  const base = `http://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
+  const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
   const lines = [
-    `${style.bold('Siar hub')} listening on ${style.cyan(`${base}/.well-known/mercure`)} (store: ${storeSpec.split(':')[0]})`,
+    `${style.bold('Siar hub')} listening on ${style.cyan(`${base}/.well-known/mercure`)} (store: ${storeSpec.split(':')[0]})${listening.protocols ? ` over ${listening.protocols}` : ''}`,
   ];
   if (demo) lines.push(`  Demo page:  ${style.cyan(`${base}/`)}`);
   if (dashboard) {
@@ -213,11 +223,9 @@ async function run(argv: string[]): Promise<number> {
       // Bounded: whatever hangs, the process exits within 10 s.
       const force = setTimeout(() => resolve(1), 10_000);
       force.unref();
-      server.close();
-      hub
-        .close({ graceMs: 5000 })
+      // GOAWAY on HTTP/2 connections, then retry: and the end of every stream.
+      closeHubServer(server, { graceMs: 5000 })
         .then(() => {
-          server.closeAllConnections();
           clearTimeout(force);
           resolve(0);
         })
@@ -249,6 +257,7 @@ function parse(argv: string[]) {
       'max-subscribers': { type: 'string' },
       demo: { type: 'boolean' },
       'no-dashboard': { type: 'boolean' },
+      ...TLS_FLAGS,
     },
   });
 }

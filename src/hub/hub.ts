@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createCorsPolicy } from '../server/cors.js';
 import { createEventStream } from '../server/create.js';
 import { DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
@@ -116,8 +117,15 @@ export interface HubStats {
 }
 
 export interface Hub {
-  /** The request handler: mount it in node:http, Express, Fastify… Calls `next` for paths it does not serve. */
-  handler(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /**
+   * The request handler: mount it in node:http, node:https, node:http2 (its compatibility API),
+   * Express, Fastify… Calls `next` for paths it does not serve.
+   */
+  handler(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    next?: (error?: unknown) => void,
+  ): void;
   /** Publishes an update from the hosting app, without HTTP and without a token. */
   publish(update: UpdateInit): Promise<Update>;
   /** Resolves once the store is open and the keys are read; rejects with a configuration error. */
@@ -282,7 +290,15 @@ class MercureHub implements Hub {
     return this.opened;
   }
 
-  readonly handler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
+  readonly handler = (
+    request: IncomingMessage | Http2ServerRequest,
+    response: ServerResponse | Http2ServerResponse,
+    next?: (error?: unknown) => void,
+  ): void => {
+    // The http2 compatibility API has every member the hub uses (test/http2 runs the hub on it);
+    // where HTTP/2 differs (no Host, no Connection header) the hub checks the version.
+    const req = request as IncomingMessage;
+    const res = response as ServerResponse;
     this.route(req, res, next).catch((error: unknown) => this.fail(req, res, error));
   };
 
@@ -326,7 +342,11 @@ class MercureHub implements Hub {
   private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
     // Same-origin requests (the hub's own pages) carry an Origin too; they need no CORS.
-    if (this.cors === undefined || origin === undefined || sameOrigin(origin, req.headers.host)) {
+    if (
+      this.cors === undefined ||
+      origin === undefined ||
+      sameOrigin(origin, req.headers.host ?? headerValue(req.headers[':authority']))
+    ) {
       if (req.method === 'OPTIONS') {
         res.writeHead(204, { allow: 'GET, POST, OPTIONS' }).end();
         return false;
@@ -733,8 +753,18 @@ class MercureHub implements Hub {
       'content-type': 'text/plain; charset=utf-8',
       ...hubError.headers,
     };
-    // A body left unread would have to be drained before the connection could serve another request.
-    if (!req.complete) headers.connection = 'close';
+    // A body left unread would have to be drained before the connection could serve another request:
+    // HTTP/1.1 closes the connection. HTTP/2 forbids that header; there, once the answer is out, a
+    // RST_STREAM with NO_ERROR tells a client still sending to stop (RFC 9113 §8.1) — else a body
+    // past the stream's window would hold the stream open for good. `destroy` then lets Node forget
+    // the stream, which would wait for the body's end, which never comes. (No-ops on a finished stream.)
+    if (req.httpVersionMajor >= 2) {
+      const stream = (res as unknown as Http2ServerResponse).stream;
+      stream.once('finish', () => {
+        stream.close();
+        stream.destroy();
+      });
+    } else if (!req.complete) headers.connection = 'close';
     res.writeHead(hubError.status, headers).end(`${hubError.message}\n`);
   }
 

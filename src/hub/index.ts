@@ -6,6 +6,13 @@ export {
 } from './authorization.js';
 export { HubError, type HubErrorCode } from './errors.js';
 export { createHub, HUB_PATH, type Hub, type HubOptions, type HubStats } from './hub.js';
+export {
+  closeHubServer,
+  createHubServer,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  type HubServer,
+  type HubServerOptions,
+} from './hub-server.js';
 export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
 export { SUBSCRIPTIONS_PATH, subscriptionTopic } from './subscriptions.js';

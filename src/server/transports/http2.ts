@@ -15,6 +15,8 @@ function withoutConnectionHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHea
   return result;
 }
 
+function ignore(): void {}
+
 /** An event stream over a raw node:http2 stream. Flow control is the stream's own: `write` returns false past its high-water mark. */
 export function openHttp2Stream(
   stream: ServerHttp2Stream,
@@ -27,6 +29,10 @@ export function openHttp2Stream(
   }
   stream.respond({ ':status': 200, ...withoutConnectionHeaders(headers) });
   stream.once('close', onClose);
+  // A client that resets its stream with an error code makes the stream emit 'error', which with no
+  // listener would crash the server; 'close' follows and ends the event stream. (The compatibility
+  // API listens for it itself.)
+  stream.on('error', ignore);
   return new Http2Transport(stream);
 }
 

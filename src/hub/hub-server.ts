@@ -1,0 +1,113 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createH2cServer,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { HubError } from './errors.js';
+import type { Hub } from './hub.js';
+
+/** Streams one HTTP/2 connection may have open at once, unless told otherwise: 1000 tabs' worth. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
+/** How long closing waits for HTTP/2 sessions to send their last frames and close by themselves (ms). */
+const SESSION_FLUSH_MS = 1000;
+
+/** Options of {@link createHubServer}. Without `tls` or `h2c` the server is plain HTTP/1.1. */
+export interface HubServerOptions {
+  /**
+   * Serve HTTPS: HTTP/2, and HTTP/1.1 for clients that do not offer h2, negotiated by ALPN on the
+   * same port. PEM certificate (chain) and private key.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve cleartext HTTP/2 (h2c, prior knowledge), for a TLS-terminating proxy that speaks it. Not with `tls`. */
+  h2c?: boolean;
+  /** Most streams (subscriptions) one HTTP/2 connection may have open at once. Default 1000. */
+  maxConcurrentStreams?: number;
+}
+
+/** A node:http server (HTTP/1.1), or a node:http2 one: secure (h2 + HTTP/1.1) or cleartext (h2c). */
+export type HubServer = HttpServer | Http2Server | Http2SecureServer;
+
+/** What closing a hub server needs to know about it. */
+interface Served {
+  hub: Hub;
+  sessions: Set<ServerHttp2Session>;
+  sockets: Set<Socket>;
+}
+
+const served = new WeakMap<HubServer, Served>();
+
+/**
+ * A server for `hub`, not yet listening: node:http by default; with `tls`, node:http2's secure server
+ * (HTTP/2, with HTTP/1.1 for clients that do not speak it); with `h2c`, cleartext HTTP/2. Its
+ * request handler is `hub.handler`. Listen with `server.listen(port)`; stop with {@link closeHubServer}.
+ *
+ * Over HTTP/2 every subscription of a browser shares one connection, so its limit of six
+ * connections per origin no longer caps the tabs that can subscribe.
+ */
+export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubServer {
+  const maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+  if (
+    !Number.isSafeInteger(maxConcurrentStreams) ||
+    maxConcurrentStreams < 1 ||
+    maxConcurrentStreams > 2 ** 32 - 1
+  ) {
+    throw new HubError(
+      'invalid-option',
+      `maxConcurrentStreams must be a positive integer, got ${maxConcurrentStreams}.`,
+    );
+  }
+  if (options.tls !== undefined && options.h2c === true) {
+    throw new HubError('invalid-option', 'tls and h2c exclude each other: h2c is HTTP/2 without TLS.');
+  }
+  const settings = { maxConcurrentStreams };
+  let server: HubServer;
+  if (options.tls !== undefined) {
+    server = createSecureServer({ ...options.tls, allowHTTP1: true, settings }, hub.handler);
+  } else if (options.h2c === true) {
+    server = createH2cServer({ settings }, hub.handler);
+  } else {
+    server = createHttpServer(hub.handler);
+  }
+  // Streams are long: the server must not time them out; the hub bounds them itself. (The secure
+  // server has the same fields for its HTTP/1.1 connections, though its types do not say so.)
+  const timeouts = server as { requestTimeout?: number; headersTimeout?: number };
+  timeouts.requestTimeout = 0;
+  timeouts.headersTimeout = 30_000;
+  const state: Served = { hub, sessions: new Set(), sockets: new Set() };
+  served.set(server, state);
+  server.on('connection', (socket: Socket) => {
+    state.sockets.add(socket);
+    socket.once('close', () => state.sockets.delete(socket));
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    state.sessions.add(session);
+    session.once('close', () => state.sessions.delete(session));
+  });
+  return server;
+}
+
+/**
+ * Shuts a hub server down gracefully: stops listening, sends GOAWAY on every HTTP/2 connection (its
+ * clients open no new stream there), closes the hub (publishes in flight get `graceMs`, then every
+ * subscriber gets `retry:` and the end of its stream), and closes the connections left.
+ */
+export async function closeHubServer(server: HubServer, options: { graceMs?: number } = {}): Promise<void> {
+  const state = served.get(server);
+  if (state === undefined)
+    throw new HubError('invalid-option', 'closeHubServer takes a server made by createHubServer.');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const session of state.sessions) session.close();
+  await state.hub.close(options);
+  if ('closeIdleConnections' in server) server.closeIdleConnections();
+  // The sessions close once their streams have ended and their last frames are out.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, SESSION_FLUSH_MS)))]);
+  clearTimeout(timer);
+  for (const session of state.sessions) session.destroy();
+  for (const socket of state.sockets) socket.destroy();
+  await closed;
+}
