@@ -1,6 +1,7 @@
 import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../protocol/index.js';
 import { isEventStream } from './content-type.js';
 import { describeError } from './errors.js';
+import { resolveFetch, type TlsOptions } from './http2-fetch.js';
 import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
 import { type ChunkReader, chunkReader, discardBody } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike } from './types.js';
@@ -17,8 +18,19 @@ export interface EventSourceInit {
    * `Accept`, `Cache-Control` and `Last-Event-ID` are always the EventSource's own.
    */
   headers?: HeadersLike;
-  /** Non-standard: the `fetch` to use (a proxy, custom TLS, HTTP/2). Default: the global `fetch`. */
+  /**
+   * Non-standard: the `fetch` to use (a proxy, say). Default: HTTP/2 for an `https:` server that
+   * offers it by ALPN (one connection for every stream to it), else HTTP/1.1; `http:` URLs through
+   * the global `fetch`. When given, `http2` and `tls` do not apply.
+   */
   fetch?: Fetch;
+  /**
+   * Non-standard: `false` always uses the global `fetch` (HTTP/1.1); `true` always HTTP/2, cleartext
+   * (h2c) for `http:` URLs. Default: HTTP/2 when an `https:` server offers it.
+   */
+  http2?: boolean;
+  /** Non-standard: TLS options for `https:` URLs, such as `ca` to trust a self-signed certificate. */
+  tls?: TlsOptions;
 }
 
 /**
@@ -100,7 +112,7 @@ export class EventSource extends EventTarget {
     }
     this.#withCredentials = Boolean(init.withCredentials);
     this.#headers = normalizeHeaders(init.headers);
-    this.#fetch = init.fetch ?? (globalThis.fetch as Fetch);
+    this.#fetch = resolveFetch(init);
     this.#parser = createParser({
       onEvent: (event) => this.#dispatchMessage(event),
       onRetry: (ms) => {

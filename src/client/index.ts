@@ -8,6 +8,17 @@ export {
   type EventSourceInit,
 } from './event-source.js';
 export {
+  createHttp2Fetch,
+  defaultHttp2Pool,
+  type Http2Fetch,
+  type Http2FetchOptions,
+  type Http2RequestInit,
+  Http2SessionPool,
+  type Http2SessionPoolOptions,
+  http2Fetch,
+  type TlsOptions,
+} from './http2-fetch.js';
+export {
   DEFAULT_MAX_QUEUED_EVENTS,
   type RetryInfo,
   type SubscribeOptions,

@@ -2,6 +2,7 @@ import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../p
 import { backoffDelay, parseRetryAfter, type ReconnectPolicy, resolvePolicy } from './backoff.js';
 import { isEventStream } from './content-type.js';
 import { ClientError, describeError } from './errors.js';
+import { resolveFetch, type TlsOptions } from './http2-fetch.js';
 import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
 import { chunkReader, discardBody, readSnippet } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike, RequestBody } from './types.js';
@@ -26,8 +27,19 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** The last event ID to start from, sent as `Last-Event-ID` on the first request too. Default `""` (none). */
   lastEventId?: string;
-  /** The `fetch` to use (a proxy, custom TLS, HTTP/2). Default: the global `fetch`. */
+  /**
+   * The `fetch` to use (a proxy, say). Default: HTTP/2 for an `https:` server that offers it by ALPN
+   * (one connection for every subscription to it), else HTTP/1.1; `http:` URLs through the global
+   * `fetch`. When given, `http2` and `tls` do not apply.
+   */
   fetch?: Fetch;
+  /**
+   * `false` always uses the global `fetch` (HTTP/1.1); `true` always HTTP/2, cleartext (h2c) for
+   * `http:` URLs. Default: HTTP/2 when an `https:` server offers it.
+   */
+  http2?: boolean;
+  /** TLS options for `https:` URLs, such as `ca` to trust a self-signed certificate. */
+  tls?: TlsOptions;
   /**
    * How to reconnect after the stream ends or the connection fails; `false` never reconnects.
    * A server's `retry:` replaces `initialDelayMs`; a `Retry-After` on a refused request replaces the delay.
@@ -171,7 +183,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     this.#body = options.body;
     this.#headers = normalizeHeaders(options.headers);
     this.#signal = options.signal;
-    this.#fetch = options.fetch ?? (globalThis.fetch as Fetch);
+    this.#fetch = resolveFetch(options);
     this.#policy = resolvePolicy(options.reconnect === false ? { maxRetries: 0 } : options.reconnect);
     this.#mayRetry = IDEMPOTENT.has(this.#method) || options.retryNonIdempotent === true;
     this.#isRetryableStatus = options.isRetryableStatus ?? defaultIsRetryableStatus;
