@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { EventSource as SiarEventSource } from '../client/event-source.js';
-import type { HeadersLike } from '../client/types.js';
+import type { Fetch, HeadersLike } from '../client/types.js';
 import type { ParsedEvent } from '../protocol/index.js';
 import { optionsKey } from './options-key.js';
+import { pageFetch } from './page-fetch.js';
 
 /** `EventSource.CONNECTING` (0), `OPEN` (1) or `CLOSED` (2). */
 export type ReadyState = 0 | 1 | 2;
@@ -13,7 +14,7 @@ export type StreamEvent = ParsedEvent;
 /** The constructor of an `EventSource`: the browser's, siar/client's, or another with the same API. */
 export type EventSourceClass = new (
   url: string,
-  init?: { withCredentials?: boolean; headers?: HeadersLike },
+  init?: { withCredentials?: boolean; headers?: HeadersLike; fetch?: Fetch },
 ) => EventSourceLike;
 
 /** The part of an `EventSource` the hook uses. */
@@ -103,10 +104,12 @@ export function useEventSource(
       return;
     }
     setReadyState(0);
-    const current = new Class(
-      href,
-      headers === undefined ? { withCredentials } : { withCredentials, headers },
-    );
+    const init: { withCredentials: boolean; headers?: HeadersLike; fetch?: Fetch } = { withCredentials };
+    if (headers !== undefined) init.headers = headers;
+    // siar/client's EventSource in a page: with the page's fetch (see pageFetch).
+    const fetch = Class === SiarEventSource ? pageFetch() : undefined;
+    if (fetch !== undefined) init.fetch = fetch;
+    const current = new Class(href, init);
     source.current = current;
     const deliver = (event: Event) => {
       const message = event as MessageEvent<string>;

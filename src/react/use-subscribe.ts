@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type SubscribeOptions, type Subscription, subscribe } from '../client/subscribe.js';
 import { optionsKey } from './options-key.js';
+import { pageFetch } from './page-fetch.js';
 import type { StreamEvent } from './use-event-source.js';
 
 /** Where a subscription stands. */
@@ -59,6 +60,7 @@ export function useSubscribe(url: string | URL | null, options: UseSubscribeOpti
     let active = true;
     const subscription = subscribe(href, {
       ...latest.current,
+      fetch: latest.current.fetch ?? pageFetch(),
       isRetryableStatus:
         latest.current.isRetryableStatus && ((status) => latest.current.isRetryableStatus?.(status) ?? false),
       onOpen: async (response) => {
