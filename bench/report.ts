@@ -361,11 +361,11 @@ function storesSection(input: ReportInput): string {
   const body = present.map((store) => {
     const a = (name: string) => value(input, 'a', store, name);
     const d = (name: string) => value(input, 'd', store, name);
-    const sqliteRatio = a('deliveriesPerSec');
+    const storeRate = a('deliveriesPerSec');
     return [
       store === 'hub' ? 'memory' : store === 'hub-sqlite' ? 'SQLite' : 'Redis',
       rate(a('deliveriesPerSec')),
-      memoryRate && sqliteRatio ? `${number(sqliteRatio / memoryRate, 2)}x` : '–',
+      memoryRate && storeRate ? `${number(storeRate / memoryRate, 2)}x` : '–',
       us(a('serverCpuUsPerDelivery')),
       us(a('storeCpuUsPerDelivery')),
       rate(d('s0p1.updatesPerSec')),

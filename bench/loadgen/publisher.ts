@@ -1,12 +1,17 @@
 /**
  * A keep-alive HTTP/1.1 publisher on a raw socket: one request at a time, the next one once the
- * server has answered (2xx). A connection the server closed while idle (keep-alive timeout) is
- * replaced, and the request sent again when the server had answered none of it.
+ * server has answered (2xx). A connection idle for a second is replaced before it is used (Node
+ * servers close idle connections after 5 s, and one closing just as a request goes out would lose
+ * it); should a connection close before any byte of the answer came, the request is sent again
+ * once, on a new one.
  */
 import { connect, type Socket } from 'node:net';
 import type { Endpoints } from '../endpoints.js';
 import { ChunkedDecoder, parseHead, type ResponseHead } from './http-response.js';
 import { clockNs, payload } from './payload.js';
+
+/** A connection unused for longer is replaced before the next request. */
+const IDLE_MS = 1000;
 
 interface Pending {
   request: Buffer;
@@ -23,6 +28,7 @@ export class Publisher {
   private bodyBytes = 0;
   private body: Buffer[] = [];
   private pending: Pending | undefined;
+  private lastAnswer = 0;
   private readonly requestHead: string;
 
   constructor(
@@ -64,6 +70,7 @@ export class Publisher {
     this.decoder = undefined;
     this.bodyBytes = 0;
     this.body = [];
+    if (this.socket !== undefined && Date.now() - this.lastAnswer > IDLE_MS) this.close();
     if (this.socket === undefined || this.socket.destroyed) this.socket = this.open();
     this.socket.write(pending.request);
   }
@@ -73,7 +80,9 @@ export class Publisher {
     socket.on('data', (buffer: Buffer) => this.onData(buffer));
     socket.on('error', () => {});
     socket.once('close', () => {
-      if (this.socket === socket) this.socket = undefined;
+      // A connection replaced since (idle, or closed by `close`) has no request of ours.
+      if (this.socket !== socket) return;
+      this.socket = undefined;
       const pending = this.pending;
       if (pending === undefined) return;
       if (this.received === undefined && this.head === undefined && !pending.retried) {
@@ -83,7 +92,15 @@ export class Publisher {
       }
       if (this.head?.framing === 'close') return this.finish();
       this.pending = undefined;
-      pending.reject(new Error('the server closed the connection before answering the publish'));
+      const got =
+        this.head === undefined
+          ? `${this.received?.length ?? 0} bytes of a head`
+          : `HTTP ${this.head.status}`;
+      pending.reject(
+        new Error(
+          `the server closed the connection before answering the publish (${got}${pending.retried ? ', sent twice' : ''})`,
+        ),
+      );
     });
     return socket;
   }
@@ -125,6 +142,7 @@ export class Publisher {
     const head = this.head;
     if (pending === undefined || head === undefined) return;
     this.pending = undefined;
+    this.lastAnswer = Date.now();
     if (head.status >= 200 && head.status < 300) pending.resolve();
     else {
       const text = Buffer.concat(this.body).toString('utf8').trim().slice(0, 200);

@@ -95,8 +95,8 @@ export function hubServer(
         `${port}`,
         '--host',
         '127.0.0.1',
-        '--publisher-jwt-key',
-        key,
+        // One argument: a base64url key may start with "-", which would read as an option.
+        `--publisher-jwt-key=${key}`,
         '--anonymous',
         '--store',
         spec,
