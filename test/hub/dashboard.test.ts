@@ -5,7 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { DashboardFigures } from '../../src/hub/dashboard-figures.js';
 import { DASHBOARD_TOPIC } from '../../src/hub/dashboard-figures.js';
 import { launchChromium, screenshotPath, skipBrowserTests } from '../helpers/browser.js';
-import { sleep } from '../helpers/net.js';
+import { sleep, waitFor } from '../helpers/net.js';
+import { describeRedis, prefixFor, startRedisHub, useTeardown } from '../helpers/redis.js';
+import { openSse as openSseOnce } from '../helpers/sse-client.js';
 import { hubsClosedAfterEach, send, sseClosedAfterEach, type TestHub, token } from './hub-helpers.js';
 
 const BOOKS = 'https://example.com/books/1';
@@ -153,6 +155,31 @@ describe('the dashboard feed on /.well-known/mercure/dashboard', () => {
   });
 });
 
+describeRedis('the dashboard feed on Redis', () => {
+  const teardown = useTeardown();
+
+  it("lists the hub's nodes, this one marked, and the store's health", async () => {
+    const prefix = prefixFor(teardown);
+    const a = await startRedisHub(teardown, { prefix });
+    const b = await startRedisHub(teardown, { prefix });
+    const bearer = await token({ subscribe: [DASHBOARD_TOPIC] });
+    const watcher = await openSseOnce(a.subscribeUrl([DASHBOARD_TOPIC]), {
+      headers: { authorization: `Bearer ${bearer}` },
+    });
+    teardown(() => watcher.close());
+    // The node list is read from Redis in the background: the first figures may come before it.
+    await waitFor(
+      () => watcher.events.some((event) => figures(event.data).nodes?.length === 2),
+      8000,
+      'figures listing both nodes',
+    );
+    const latest = figures(watcher.events.at(-1)?.data ?? '');
+    expect(latest.store).toEqual({ kind: 'redis', ok: true });
+    expect(latest.nodes?.map((node) => node.id).sort()).toEqual([a.store.nodeId, b.store.nodeId].sort());
+    expect(latest.nodes?.filter((node) => node.self).map((node) => node.id)).toEqual([a.store.nodeId]);
+  });
+});
+
 describe.skipIf(skipBrowserTests())('the dashboard page, in Chromium', () => {
   const startHub = hubsClosedAfterEach();
   const openSse = sseClosedAfterEach();
@@ -255,6 +282,23 @@ describe.skipIf(skipBrowserTests())('the dashboard page, in Chromium', () => {
     expect(await text(page, '#connection')).toBe('connected, waiting for figures');
     expect(await text(page, '#no-figures')).toContain('only a token whose claim matches');
     await page.screenshot({ path: screenshotPath('hub-dashboard-no-figures'), fullPage: true });
+  });
+
+  describeRedis('on Redis', () => {
+    const teardown = useTeardown();
+
+    it('lists the nodes, this one marked', async () => {
+      const prefix = prefixFor(teardown);
+      const a = await startRedisHub(teardown, { prefix });
+      await startRedisHub(teardown, { prefix });
+      const { page, errors } = await open(a, `?token=${await token({ subscribe: [DASHBOARD_TOPIC] })}`);
+      await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 2);
+      expect(await text(page, '#store')).toBe('redis: healthy');
+      expect(await text(page, '#nodes tr.self code')).toBe(a.store.nodeId);
+      expect(await text(page, '#nodes tr.self .tag')).toBe('this node');
+      await page.screenshot({ path: screenshotPath('hub-dashboard-redis-nodes'), fullPage: true });
+      expect(errors).toEqual([]);
+    });
   });
 
   it('is not served when the hub is created with dashboard: false', async () => {
