@@ -223,7 +223,12 @@ function Figures({ figures, history }: { figures: DashboardFigures; history: typ
               <thead>
                 <tr>
                   <th>Node</th>
-                  <th class="num">Subscriptions</th>
+                  <th
+                    class="num"
+                    title="Listed only when the hub serves the subscriptions API (--subscriptions)"
+                  >
+                    Subscriptions listed
+                  </th>
                 </tr>
               </thead>
               <tbody>
