@@ -1,17 +1,12 @@
-import { createHash } from 'node:crypto';
-import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'node:http';
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  connect as connectHttp2,
-  constants,
-  type IncomingHttpHeaders as Http2Headers,
-  type IncomingHttpStatusHeader,
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  IncomingHttpHeaders as Http2Headers,
+  IncomingHttpStatusHeader,
 } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { ClientError } from './errors.js';
 import { normalizeHeaders } from './request-headers.js';
 import type { Fetch, HeadersLike, RequestBody } from './types.js';
@@ -66,6 +61,43 @@ export interface Http2SessionPoolOptions {
   /** Most sessions kept open with no stream; past it the least recently used one closes. Default 16. */
   maxIdleSessions?: number;
 }
+
+/** The Node.js modules of this transport (only their types are imported above: see {@link nodeModules}). */
+interface NodeModules {
+  crypto: typeof import('node:crypto');
+  http: typeof import('node:http');
+  http2: typeof import('node:http2');
+  https: typeof import('node:https');
+  net: typeof import('node:net');
+  tls: typeof import('node:tls');
+}
+
+let loaded: Promise<NodeModules> | undefined;
+
+/**
+ * The Node.js modules, loaded by the first request that needs them. siar/client also runs in browsers
+ * (siar/react bundles it), which never use this transport: loading the modules here, by a specifier
+ * bundlers leave alone, keeps every Node.js built-in out of a browser bundle.
+ */
+function nodeModules(): Promise<NodeModules> {
+  const load = (name: keyof NodeModules) => {
+    const specifier = `node:${name}`;
+    return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+  };
+  loaded ??= Promise.all(
+    ['crypto', 'http', 'http2', 'https', 'net', 'tls'].map((name) => load(name as keyof NodeModules)),
+  ).then(([crypto, http, http2, https, net, tls]) => ({ crypto, http, http2, https, net, tls }));
+  return loaded;
+}
+
+/** True in Node.js (and runtimes with its modules), where the HTTP/2 transport can run. */
+function inNode(): boolean {
+  return typeof process === 'object' && typeof process.versions?.node === 'string';
+}
+
+/** RST_STREAM codes (RFC 9113 §7). */
+const NO_ERROR = 0;
+const CANCEL = 8;
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which is `:authority` there. */
 const CONNECTION_HEADERS = new Set([
@@ -137,7 +169,13 @@ export class Http2SessionPool {
   }
 
   /** @internal A session for `url` (pooled, or new), or an HTTP/1.1 connection when ALPN chose it. */
-  async connection(url: URL, key: string, h2Only: boolean, tls: TlsOptions | undefined): Promise<Connection> {
+  async connection(
+    node: NodeModules,
+    url: URL,
+    key: string,
+    h2Only: boolean,
+    tls: TlsOptions | undefined,
+  ): Promise<Connection> {
     const entry = this.#entries.get(key);
     if (entry !== undefined) return { kind: 'h2', entry };
     const pending = this.#pending.get(key);
@@ -146,9 +184,9 @@ export class Http2SessionPool {
       const connected = await pending.catch(() => undefined);
       const shared = this.#entries.get(key);
       if (connected?.kind === 'h2' && shared !== undefined) return { kind: 'h2', entry: shared };
-      return this.#open(url, key, h2Only, tls);
+      return this.#open(node, url, key, h2Only, tls);
     }
-    const opening = this.#open(url, key, h2Only, tls);
+    const opening = this.#open(node, url, key, h2Only, tls);
     this.#pending.set(key, opening);
     try {
       return await opening;
@@ -189,17 +227,23 @@ export class Http2SessionPool {
     }
   }
 
-  async #open(url: URL, key: string, h2Only: boolean, tls: TlsOptions | undefined): Promise<Connection> {
+  async #open(
+    node: NodeModules,
+    url: URL,
+    key: string,
+    h2Only: boolean,
+    tls: TlsOptions | undefined,
+  ): Promise<Connection> {
     if (url.protocol === 'http:') {
-      const session = connectHttp2(url.origin, { settings: { enablePush: false } });
+      const session = node.http2.connect(url.origin, { settings: { enablePush: false } });
       return { kind: 'h2', entry: await this.#add(key, url.origin, session) };
     }
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const socket = connectTls({
+    const socket = node.tls.connect({
       host,
       port: Number(url.port || 443),
       // SNI carries host names only (RFC 6066): none for an IP address.
-      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...(node.net.isIP(host) === 0 ? { servername: host } : {}),
       ALPNProtocols: h2Only ? ['h2'] : ['h2', 'http/1.1'],
       ...tls,
     });
@@ -220,7 +264,7 @@ export class Http2SessionPool {
       throw fetchFailed(`cannot connect to ${url.origin}`, error);
     });
     if (socket.alpnProtocol === 'h2') {
-      const session = connectHttp2(url.origin, {
+      const session = node.http2.connect(url.origin, {
         createConnection: () => socket,
         settings: { enablePush: false },
       });
@@ -267,9 +311,9 @@ export class Http2SessionPool {
 export const defaultHttp2Pool = new Http2SessionPool();
 
 /** A key telling apart sessions with different TLS options (another CA is another trust). */
-function tlsKey(tls: TlsOptions | undefined): string {
+function tlsKey(node: NodeModules, tls: TlsOptions | undefined): string {
   if (tls === undefined) return '';
-  const hash = createHash('sha256');
+  const hash = node.crypto.createHash('sha256');
   const add = (value: unknown) => {
     for (const item of Array.isArray(value) ? value : [value]) {
       hash.update(
@@ -277,7 +321,7 @@ function tlsKey(tls: TlsOptions | undefined): string {
           ? '-'
           : typeof item === 'string'
             ? `s${item}`
-            : Buffer.concat([Buffer.from('b'), item]),
+            : node.crypto.createHash('sha256').update(item).digest('hex'),
       );
       hash.update('\0');
     }
@@ -359,7 +403,7 @@ function toResponse(
   body: ReadableStream<Uint8Array> | null,
   url: URL,
   redirected: boolean,
-  statusText = STATUS_CODES[status] ?? '',
+  statusText: string,
 ): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw)) {
@@ -381,7 +425,12 @@ interface Attempt {
   redirected: boolean;
 }
 
-function requestH2(pool: Http2SessionPool, entry: SessionEntry, attempt: Attempt): Promise<Response> {
+function requestH2(
+  node: NodeModules,
+  pool: Http2SessionPool,
+  entry: SessionEntry,
+  attempt: Attempt,
+): Promise<Response> {
   const { url, method, body, signal } = attempt;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(attempt.headers)) {
@@ -403,7 +452,7 @@ function requestH2(pool: Http2SessionPool, entry: SessionEntry, attempt: Attempt
     let responded = false;
     const onAbort = () => {
       if (!responded) reject(signal?.reason);
-      stream.close(constants.NGHTTP2_CANCEL);
+      stream.close(CANCEL);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.once('close', () => {
@@ -419,14 +468,21 @@ function requestH2(pool: Http2SessionPool, entry: SessionEntry, attempt: Attempt
       responded = true;
       const status = Number(raw[':status']);
       const empty = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
-      if (empty) stream.close(constants.NGHTTP2_NO_ERROR);
-      const responseBody = empty
-        ? null
-        : bodyStream(stream, signal, () => stream.close(constants.NGHTTP2_CANCEL));
+      if (empty) stream.close(NO_ERROR);
+      const responseBody = empty ? null : bodyStream(stream, signal, () => stream.close(CANCEL));
       try {
-        resolve(toResponse(status, raw, responseBody, url, attempt.redirected));
+        resolve(
+          toResponse(
+            status,
+            raw,
+            responseBody,
+            url,
+            attempt.redirected,
+            node.http.STATUS_CODES[status] ?? '',
+          ),
+        );
       } catch (error) {
-        stream.close(constants.NGHTTP2_CANCEL);
+        stream.close(CANCEL);
         reject(fetchFailed(`unusable response status ${status}`, error));
       }
     });
@@ -435,13 +491,13 @@ function requestH2(pool: Http2SessionPool, entry: SessionEntry, attempt: Attempt
 }
 
 /** One HTTP/1.1 request on the TLS connection on which ALPN chose HTTP/1.1. */
-function requestHttp1(socket: TLSSocket, attempt: Attempt): Promise<Response> {
+function requestHttp1(node: NodeModules, socket: TLSSocket, attempt: Attempt): Promise<Response> {
   const { url, method, body, signal } = attempt;
   const headers = { ...attempt.headers };
   if (body !== undefined) headers['content-length'] = String(body.length);
   return new Promise<Response>((resolve, reject) => {
     // No agent: with `createConnection` and no agent, node:https sends the request on that socket.
-    const request = httpsRequest(url, { method, headers, createConnection: () => socket });
+    const request = node.https.request(url, { method, headers, createConnection: () => socket });
     let responded = false;
     const onAbort = () => {
       if (!responded) reject(signal?.reason);
@@ -459,7 +515,14 @@ function requestHttp1(socket: TLSSocket, attempt: Attempt): Promise<Response> {
       if (empty) response.resume();
       const responseBody = empty ? null : bodyStream(response, signal, () => request.destroy());
       resolve(
-        toResponse(status, response.headers, responseBody, url, attempt.redirected, response.statusMessage),
+        toResponse(
+          status,
+          response.headers,
+          responseBody,
+          url,
+          attempt.redirected,
+          response.statusMessage ?? '',
+        ),
       );
     });
     request.end(body);
@@ -480,7 +543,7 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
   const pool = options.pool ?? defaultHttp2Pool;
   const h2Only = options.http2 === true;
   const tls = options.tls;
-  const keySuffix = tlsKey(tls);
+  let keySuffix: string | undefined;
   return async (input, init = {}) => {
     let url = new URL(String(input));
     const signal = init.signal ?? undefined;
@@ -489,6 +552,8 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
       throw fetchFailed(`cannot fetch ${url.protocol} URLs`);
     }
     signal?.throwIfAborted();
+    const node = await nodeModules();
+    keySuffix ??= tlsKey(node, tls);
     let method = (init.method ?? 'GET').toUpperCase();
     const headers = normalizeHeaders(init.headers);
     const encoded = await bodyBytes(init.body);
@@ -497,7 +562,7 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
     const redirect = init.redirect ?? 'follow';
     for (let redirects = 0; ; redirects++) {
       const key = `${h2Only ? 'h2' : 'auto'} ${url.origin} ${keySuffix}`;
-      const connection = await pool.connection(url, key, h2Only, tls);
+      const connection = await pool.connection(node, url, key, h2Only, tls);
       const attempt: Attempt = { url, method, headers, body, signal, redirected: redirects > 0 };
       if (signal?.aborted) {
         if (connection.kind === 'http/1.1') connection.socket.destroy();
@@ -505,8 +570,8 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
       }
       const response =
         connection.kind === 'h2'
-          ? await requestH2(pool, connection.entry, attempt)
-          : await requestHttp1(connection.socket, attempt);
+          ? await requestH2(node, pool, connection.entry, attempt)
+          : await requestHttp1(node, connection.socket, attempt);
       const location = response.headers.get('location');
       if (!REDIRECTS.has(response.status) || location === null || redirect === 'manual') return response;
       await response.body?.cancel();
@@ -545,12 +610,15 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
 export const http2Fetch: Http2Fetch = createHttp2Fetch();
 
 /**
- * The fetch EventSource and subscribe() use: `fetch` when given; the global fetch with `http2: false`;
- * else {@link createHttp2Fetch} (HTTP/2 for `https:` servers that offer it, h2c too with `http2: true`).
+ * The fetch EventSource and subscribe() use: `fetch` when given; the global fetch with `http2: false`,
+ * and outside Node.js (a browser's fetch negotiates HTTP/2 itself); else {@link createHttp2Fetch}
+ * (HTTP/2 for `https:` servers that offer it, h2c too with `http2: true`).
  */
 export function resolveFetch(options: { fetch?: Fetch; http2?: boolean; tls?: TlsOptions }): Fetch {
-  if (options.fetch !== undefined) return options.fetch;
-  if (options.http2 === false) {
+  const own = options.fetch;
+  // Called as a plain function: a browser's fetch refuses to run as a method of another object.
+  if (own !== undefined) return (url, init) => own(url, init);
+  if (options.http2 === false || (options.http2 === undefined && options.tls === undefined && !inNode())) {
     if (options.tls !== undefined) {
       throw new ClientError(
         'invalid-option',
