@@ -1,8 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import { createCorsPolicy } from '../server/cors.js';
-import { createEventStream } from '../server/create.js';
-import { DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
+import { createEventStream, createSocketEventStream } from '../server/create.js';
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type EventStream,
+  type EventStreamOptions,
+} from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
 import { serverStats } from '../server/stats.js';
 import {
@@ -18,6 +23,7 @@ import { DashboardFeed } from './dashboard.js';
 import { serveDashboard } from './dashboard-page.js';
 import { serveDemo } from './demo.js';
 import { HubError } from './errors.js';
+import type { RequestHead } from './http1-front.js';
 import { HubMetrics } from './metrics.js';
 import { parseUpdate, readBody, type UpdateLimits, validateUpdate } from './publish.js';
 import { MemoryStore } from './stores/memory.js';
@@ -34,10 +40,37 @@ import {
   subscriptionUpdates,
 } from './subscriptions.js';
 import { anyTopicMatches, matchesAny, SelectorCache } from './topic-selector.js';
-import { type StoredUpdate, type Update, type UpdateInit, uuidv7 } from './update.js';
+import { newUpdateId, type StoredUpdate, type Update, type UpdateInit } from './update.js';
 
 /** The hub's URL path, fixed by the protocol. */
 export const HUB_PATH = '/.well-known/mercure';
+
+/**
+ * A subscription request, whatever carried it: a node:http (or http2) request and response, or a
+ * bare socket whose head the hub's own server read (see `takeSubscription`).
+ */
+interface SubscribeExchange {
+  method: string;
+  headers: IncomingHttpHeaders;
+  remoteAddress: string | undefined;
+  /** The client went away before its stream opened. */
+  gone(): boolean;
+  /** Answers a HEAD request: the headers a GET would get, no body. */
+  answerHead(headers: Record<string, string>): void;
+  /** Opens the event stream (status 200 and `options.headers`). */
+  open(options: EventStreamOptions): EventStream;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** Options of {@link createHub}. Every limit has a default; see each one. */
 export interface HubOptions {
@@ -126,6 +159,13 @@ export interface Hub {
     res: ServerResponse | Http2ServerResponse,
     next?: (error?: unknown) => void,
   ): void;
+  /**
+   * For servers that read request heads themselves (`createHubServer` does, on cleartext HTTP/1.1):
+   * takes a `GET /.well-known/mercure` connection off a bare socket and serves the subscription on
+   * it, without node:http's per-request objects. Returns false, leaving the socket alone, for any
+   * other request.
+   */
+  takeSubscription(head: RequestHead, socket: Socket): boolean;
   /** Publishes an update from the hosting app, without HTTP and without a token. */
   publish(update: UpdateInit): Promise<Update>;
   /** Resolves once the store is open and the keys are read; rejects with a configuration error. */
@@ -315,7 +355,7 @@ class MercureHub implements Hub {
       if (!this.applyCors(req, res)) return;
       await this.opened;
       if (path !== HUB_PATH) return this.subscriptionsApi(req, res, path, query);
-      if (req.method === 'GET' || req.method === 'HEAD') return this.subscribe(req, res, query);
+      if (req.method === 'GET' || req.method === 'HEAD') return this.subscribe(nodeExchange(req, res), query);
       if (req.method === 'POST') return this.publishHttp(req, res, query);
       throw new HubError(
         'method-not-allowed',
@@ -338,37 +378,86 @@ class MercureHub implements Hub {
     throw new HubError('not-found', `Nothing at ${path}. The hub is at ${HUB_PATH}.`);
   }
 
-  /** Applies the CORS policy; returns false when the request was answered (preflight, refused origin). */
-  private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
-    const origin = req.headers.origin;
+  /**
+   * What the CORS policy says of a request: `none` when it needs no CORS (no policy, no Origin, or
+   * the hub's own origin), else the policy's decision and the headers to send.
+   */
+  private corsDecision(
+    method: string,
+    headers: IncomingHttpHeaders,
+  ): { action: 'none' | 'continue' | 'preflight' | 'refuse'; headers: Record<string, string> } {
+    const origin = headers.origin;
     // Same-origin requests (the hub's own pages) carry an Origin too; they need no CORS.
     if (
       this.cors === undefined ||
       origin === undefined ||
-      sameOrigin(origin, req.headers.host ?? headerValue(req.headers[':authority']))
+      sameOrigin(origin, headers.host ?? headerValue(headers[':authority']))
     ) {
-      if (req.method === 'OPTIONS') {
-        res.writeHead(204, { allow: 'GET, POST, OPTIONS' }).end();
-        return false;
-      }
-      return true;
+      return { action: 'none', headers: {} };
     }
-    const decision = this.cors(
-      origin,
-      req.method ?? 'GET',
-      headerValue(req.headers['access-control-request-method']),
-    );
+    const decision = this.cors(origin, method, headerValue(headers['access-control-request-method']));
+    if (decision.action === 'refuse') {
+      throw new HubError('forbidden', `Origin ${origin} is not allowed to use this hub (CORS).`);
+    }
+    return decision;
+  }
+
+  /** Applies the CORS policy; returns false when the request was answered (a preflight). */
+  private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+    const decision = this.corsDecision(req.method ?? 'GET', req.headers);
     for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
-    if (decision.action === 'continue') return true;
     if (decision.action === 'preflight') {
       res.writeHead(204).end();
       return false;
     }
-    throw new HubError('forbidden', `Origin ${origin} is not allowed to use this hub (CORS).`);
+    if (decision.action === 'none' && req.method === 'OPTIONS') {
+      res.writeHead(204, { allow: 'GET, POST, OPTIONS' }).end();
+      return false;
+    }
+    return true;
   }
 
+  readonly takeSubscription = (head: RequestHead, socket: Socket): boolean => {
+    const q = head.url.indexOf('?');
+    if (head.method !== 'GET' || (q === -1 ? head.url : head.url.slice(0, q)) !== HUB_PATH) return false;
+    let corsHeaders: Record<string, string> = {};
+    const exchange: SubscribeExchange = {
+      method: 'GET',
+      headers: head.headers,
+      remoteAddress: socket.remoteAddress,
+      gone: () => socket.destroyed,
+      answerHead: () => {},
+      open: (options) =>
+        createSocketEventStream(socket, head, {
+          ...options,
+          headers: { ...corsHeaders, ...options.headers },
+        }),
+    };
+    const serve = async () => {
+      corsHeaders = this.corsDecision('GET', head.headers).headers;
+      await this.opened;
+      await this.subscribe(exchange, new URLSearchParams(q === -1 ? '' : head.url.slice(q + 1)));
+    };
+    serve().catch((error: unknown) => {
+      const hubError = this.asHubError(error);
+      if (socket.destroyed) return;
+      const body = `${hubError.message}\n`;
+      let response = `HTTP/${head.httpVersion} ${hubError.status} ${REASONS[hubError.status] ?? 'Error'}\r\n`;
+      const headers: Record<string, string> = {
+        ...corsHeaders,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': String(Buffer.byteLength(body)),
+        connection: 'close',
+        ...hubError.headers,
+      };
+      for (const [name, value] of Object.entries(headers)) response += `${name}: ${value}\r\n`;
+      socket.end(`${response}\r\n${body}`);
+    });
+    return true;
+  };
+
   private async authorize(
-    req: IncomingMessage,
+    req: { headers: IncomingHttpHeaders },
     query: URLSearchParams,
     verifier: JwtVerifier | undefined,
     what: string,
@@ -383,15 +472,15 @@ class MercureHub implements Hub {
     return { claims: await verifier.verify(presented.token), carrier: presented.carrier };
   }
 
-  private clientAddress(req: IncomingMessage): string {
+  private clientAddress(exchange: SubscribeExchange): string {
     if (this.settings.trustProxy) {
-      const forwarded = headerValue(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
+      const forwarded = headerValue(exchange.headers['x-forwarded-for'])?.split(',')[0]?.trim();
       if (forwarded) return forwarded;
     }
-    return req.socket.remoteAddress ?? 'unknown';
+    return exchange.remoteAddress ?? 'unknown';
   }
 
-  private async subscribe(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  private async subscribe(req: SubscribeExchange, query: URLSearchParams): Promise<void> {
     if (this.closing) throw shuttingDown();
     const topics = query.getAll('topic');
     if (topics.length === 0) throw new HubError('bad-request', 'Missing "topic" parameter.');
@@ -413,7 +502,7 @@ class MercureHub implements Hub {
     if (auth === undefined && !this.settings.anonymous) throw missingToken('Subscribing to this hub');
     if (req.method === 'HEAD') {
       // The headers only: a stream's bytes after a HEAD answer would be read as the next response.
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...SUBSCRIBE_HEADERS }).end();
+      req.answerHead({ 'content-type': 'text/event-stream; charset=utf-8', ...SUBSCRIBE_HEADERS });
       return;
     }
     const address = this.clientAddress(req);
@@ -437,7 +526,7 @@ class MercureHub implements Hub {
     // An empty ID is no ID (as in the reference hub), not a request for the whole history.
     const lastEventId = headerValue(req.headers['last-event-id']) || query.get('lastEventID') || undefined;
     const subscriber = new Subscriber(
-      `urn:uuid:${uuidv7()}`,
+      newUpdateId(),
       topics.map((topic) => this.selectors.get(topic)),
       auth?.claims.subscribe,
       auth?.claims.payload,
@@ -463,13 +552,13 @@ class MercureHub implements Hub {
     }
     if (requestedSeq !== undefined && requestedSeq > lastSeen) lastSeen = requestedSeq;
     subscriber.replayedUpTo = lastSeen;
-    if (req.socket.destroyed || res.destroyed) {
+    if (req.gone()) {
       this.unregister(subscriber);
       return;
     }
     const headers: Record<string, string> = { ...SUBSCRIBE_HEADERS };
     if (lastEventId !== undefined) headers['last-event-id'] = found ? lastEventId : 'earliest';
-    const stream = createEventStream(req, res, {
+    const stream = req.open({
       headers,
       heartbeatMs: this.settings.heartbeatMs,
       maxBufferedBytes: this.settings.maxBufferedBytes,
@@ -477,7 +566,7 @@ class MercureHub implements Hub {
       logger: this.logger,
     });
     subscriber.stream = stream;
-    stream.once('close', () => this.unregister(subscriber));
+    this.unregisterOnClose(stream, subscriber);
     this.setDeadline(subscriber, auth?.claims.expiresAt);
     // The history goes out as fast as the client takes it: written all at once, a long one would pass
     // maxBufferedBytes and drop a client that reads well. Live updates wait in `pending` meanwhile.
@@ -505,6 +594,11 @@ class MercureHub implements Hub {
         subscriber.selectors.map(({ selector }) => subscriptionDocument(selector, subscriber, true)),
       );
     }
+  }
+
+  /** In its own function, so the listener's scope holds the subscriber alone for the stream's life. */
+  private unregisterOnClose(stream: EventStream, subscriber: Subscriber): void {
+    stream.on('close', () => this.unregister(subscriber));
   }
 
   private register(subscriber: Subscriber): void {
@@ -736,14 +830,18 @@ class MercureHub implements Hub {
     return this.metricsRegistry.text();
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-    const hubError =
-      error instanceof HubError
-        ? error
-        : new HubError('store-failed', 'The hub failed to handle the request.');
-    if (!(error instanceof HubError))
+  /** The error a request is answered with; unexpected ones are logged and become a 503. */
+  private asHubError(error: unknown): HubError {
+    if (!(error instanceof HubError)) {
       this.logger.error({ error: String(error) }, 'Unexpected error in the hub.');
-    else if (hubError.status >= 500) this.logger.warn({ code: hubError.code }, hubError.message);
+      return new HubError('store-failed', 'The hub failed to handle the request.');
+    }
+    if (error.status >= 500) this.logger.warn({ code: error.code }, error.message);
+    return error;
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const hubError = this.asHubError(error);
     if (req.method === 'POST' && req.url?.startsWith(HUB_PATH)) this.counters.publishRefused++;
     if (res.headersSent) {
       res.destroy();
@@ -824,4 +922,16 @@ function storeFailed(error: unknown, logger: Logger): HubError {
       'retry-after': '1',
     },
   );
+}
+
+/** A subscription request that came through node:http (or the http2 compatibility API). */
+function nodeExchange(req: IncomingMessage, res: ServerResponse): SubscribeExchange {
+  return {
+    method: req.method ?? 'GET',
+    headers: req.headers,
+    remoteAddress: req.socket.remoteAddress,
+    gone: () => req.socket.destroyed || res.destroyed,
+    answerHead: (headers) => res.writeHead(200, headers).end(),
+    open: (options) => createEventStream(req, res, options),
+  };
 }

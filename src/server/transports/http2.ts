@@ -28,7 +28,7 @@ export function openHttp2Stream(
     return closedTransport;
   }
   stream.respond({ ':status': 200, ...withoutConnectionHeaders(headers) });
-  stream.once('close', onClose);
+  stream.on('close', onClose);
   // A client that resets its stream with an error code makes the stream emit 'error', which with no
   // listener would crash the server; 'close' follows and ends the event stream. (The compatibility
   // API listens for it itself.)
@@ -49,7 +49,7 @@ export function openHttp2Compat(
   }
   // In the compatibility API writeHead sends the headers at once.
   res.writeHead(200, withoutConnectionHeaders(headers));
-  stream.once('close', onClose);
+  stream.on('close', onClose);
   return new Http2Transport(stream);
 }
 
