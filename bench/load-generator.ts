@@ -1,8 +1,12 @@
 /** The orchestrator's side of a load generator process: start it, run a script, answer its marks. */
+import { readdirSync } from 'node:fs';
 import { type Child, launch } from './children.js';
 import type { Endpoints } from './endpoints.js';
 import type { FromLoadgen, LoadgenResult, ToLoadgen } from './loadgen/messages.js';
 import type { ScenarioParams } from './scenarios.js';
+
+/** Descriptors of an idle load generator (stdio, IPC, libuv, a few sockets still closing). */
+const LEFT_DESCRIPTORS = 100;
 
 export class LoadGenerator {
   private constructor(private readonly child: Child) {}
@@ -74,8 +78,35 @@ export class LoadGenerator {
     });
   }
 
-  /** Closes the streams the last run left open; call it once the server is stopped. */
-  reset(): Promise<void> {
+  /** Descriptors the process holds now. */
+  private descriptors(): number {
+    try {
+      return readdirSync(`/proc/${this.pid}/fd`).length;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Closes the streams the last run left open; call it once the server is stopped. Should its
+   * sockets not be released within 5 s (a socket that never closes would add up, run after run,
+   * to the descriptor limit), the process is killed, and the next run starts a new one.
+   */
+  async reset(): Promise<void> {
+    await this.closeLeftovers();
+    for (let waited = 0; this.alive && this.descriptors() > LEFT_DESCRIPTORS; waited += 100) {
+      if (waited >= 5000) {
+        process.stderr.write(
+          `(the load generator still holds ${this.descriptors()} descriptors after a run: restarting it) `,
+        );
+        await this.child.stop('SIGKILL');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private closeLeftovers(): Promise<void> {
     const child = this.child.process;
     if (!this.alive) return Promise.resolve();
     return new Promise((resolve) => {

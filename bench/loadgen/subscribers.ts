@@ -129,7 +129,9 @@ export class Subscriber {
     const socket = this.socket;
     this.socket = undefined;
     if (socket === undefined) return;
-    if (socket.destroyed || socket.pending) socket.destroy();
+    // A reset needs a connection not shut down yet: on one the server ended (and Node answered
+    // with its own FIN), libuv refuses it and the socket would never close; a plain destroy then.
+    if (socket.destroyed || socket.pending || socket.readableEnded || socket.writableEnded) socket.destroy();
     else socket.resetAndDestroy();
   }
 }
