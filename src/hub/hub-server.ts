@@ -15,6 +15,12 @@ import type { Hub } from './hub.js';
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /** How long closing waits for HTTP/2 sessions to send their last frames and close by themselves (ms). */
 const SESSION_FLUSH_MS = 1000;
+/** Time a client has to send a request head, unless told otherwise (ms). */
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** Time a client has to send a whole request, head and body, unless told otherwise (ms). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** How often node:http looks for requests past those times (ms); its own default is 30 s. */
+const TIMEOUT_CHECK_MS = 1000;
 
 /** Options of {@link createHubServer}. Without `tls` or `h2c` the server is plain HTTP/1.1. */
 export interface HubServerOptions {
@@ -27,6 +33,17 @@ export interface HubServerOptions {
   h2c?: boolean;
   /** Most streams (subscriptions) one HTTP/2 connection may have open at once. Default 1000. */
   maxConcurrentStreams?: number;
+  /**
+   * Time a client has to send a request head, in ms; a slower one is dropped (slowloris). HTTP/1.1
+   * connections, cleartext or TLS. Default 10,000.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time a client has to send a whole request, head and body, in ms; a slower one gets 408 and its
+   * connection closes; 0: no limit. It bounds a body sent slowly, never an event stream (its
+   * request is complete once its head is in). HTTP/1.1 connections. Default 60,000.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A node:http server (HTTP/1.1), or a node:http2 one: secure (h2 + HTTP/1.1) or cleartext (h2c). */
@@ -61,6 +78,26 @@ export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubSe
       `maxConcurrentStreams must be a positive integer, got ${maxConcurrentStreams}.`,
     );
   }
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!Number.isSafeInteger(headersTimeout) || headersTimeout < 1) {
+    throw new HubError(
+      'invalid-option',
+      `headersTimeoutMs must be a positive integer, got ${headersTimeout}.`,
+    );
+  }
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 0) {
+    throw new HubError(
+      'invalid-option',
+      `requestTimeoutMs must be a non-negative integer, got ${requestTimeout}.`,
+    );
+  }
+  if (requestTimeout > 0 && requestTimeout < headersTimeout) {
+    throw new HubError(
+      'invalid-option',
+      `requestTimeoutMs (${requestTimeout}) must not be shorter than headersTimeoutMs (${headersTimeout}).`,
+    );
+  }
   if (options.tls !== undefined && options.h2c === true) {
     throw new HubError('invalid-option', 'tls and h2c exclude each other: h2c is HTTP/2 without TLS.');
   }
@@ -73,13 +110,20 @@ export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubSe
   } else {
     server = createHttpServer(hub.handler);
     // Subscriptions skip node:http's per-request objects: an idle subscriber then costs less than half.
-    installFastPath(server, hub.takeSubscription);
+    installFastPath(server, hub.takeSubscription, { headersTimeoutMs: headersTimeout });
   }
-  // Streams are long: the server must not time them out; the hub bounds them itself. (The secure
-  // server has the same fields for its HTTP/1.1 connections, though its types do not say so.)
-  const timeouts = server as { requestTimeout?: number; headersTimeout?: number };
-  timeouts.requestTimeout = 0;
-  timeouts.headersTimeout = 30_000;
+  // node:http bounds the time to receive a request, head and body, not the response: an event
+  // stream's request is complete once its head is in, so no timeout here ever ends a stream. (The
+  // secure server has the same fields for its HTTP/1.1 connections, though its types do not say so;
+  // the checking interval is read when the server starts listening.)
+  const timeouts = server as {
+    requestTimeout?: number;
+    headersTimeout?: number;
+    connectionsCheckingInterval?: number;
+  };
+  timeouts.requestTimeout = requestTimeout;
+  timeouts.headersTimeout = headersTimeout;
+  timeouts.connectionsCheckingInterval = TIMEOUT_CHECK_MS;
   const state: Served = { hub, sessions: new Set(), sockets: new Set() };
   served.set(server, state);
   server.on('connection', (socket: Socket) => {
