@@ -37,6 +37,9 @@ export interface JwtKeyOptions {
   algorithm?: JwtAlgorithm;
 }
 
+/** Verified tokens remembered, so a token presented again skips the signature check. */
+const VERIFIED_TOKEN_CACHE_SIZE = 1024;
+
 /** Default bound on a token's size; longer ones are refused before any cryptography. */
 export const DEFAULT_MAX_TOKEN_BYTES = 16 * 1024;
 
@@ -135,6 +138,12 @@ function selectorList(value: unknown, name: string, cache: SelectorCache): Topic
 export class JwtVerifier {
   private readonly key: Promise<CryptoKey | Uint8Array | KeyObject>;
   private readonly algorithm: JwtAlgorithm;
+  /**
+   * Tokens already verified, with the time window they are valid in: publishers and reconnecting
+   * subscribers present the same token again and again, and a signature check costs far more than
+   * the rest of a publish. Bounded; the oldest entry goes first.
+   */
+  private readonly verified = new Map<string, { claims: Claims; notBefore: number; expiresAt: number }>();
 
   constructor(
     options: JwtKeyOptions,
@@ -157,6 +166,23 @@ export class JwtVerifier {
   async verify(token: string): Promise<Claims> {
     if (token.length > this.maxTokenBytes)
       throw authenticate(`The token is longer than ${this.maxTokenBytes} bytes.`);
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      const now = Date.now();
+      const tolerance = this.clockToleranceSeconds * 1000;
+      if (now + tolerance >= known.notBefore && now - tolerance < known.expiresAt) return known.claims;
+      // Out of its window now: checked again in full, which says why it is refused.
+      this.verified.delete(token);
+    }
+    const claims = await this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<Claims> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, await this.key, {
@@ -175,12 +201,18 @@ export class JwtVerifier {
       throw authenticate('The "mercure" claim must be an object.');
     }
     const claim = (mercure ?? {}) as Record<string, unknown>;
-    return {
+    const claims: Claims = {
       publish: selectorList(claim.publish, 'publish', this.selectors),
       subscribe: selectorList(claim.subscribe, 'subscribe', this.selectors),
       payload: claim.payload,
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
+    this.verified.set(token, {
+      claims,
+      notBefore: typeof payload.nbf === 'number' ? payload.nbf * 1000 : Number.NEGATIVE_INFINITY,
+      expiresAt: claims.expiresAt ?? Number.POSITIVE_INFINITY,
+    });
+    return claims;
   }
 }
 
