@@ -46,6 +46,8 @@ Options:
                                   [SIAR_SUBSCRIPTIONS]
       --heartbeat <ms>            heartbeat interval, 0 for none [SIAR_HEARTBEAT]        default 15000
       --max-subscribers <n>       subscribers at once [SIAR_MAX_SUBSCRIBERS]             default 50000
+      --max-buffered-bytes <n>    bytes a subscriber may leave unread before it is dropped (it comes
+                                  back with Last-Event-ID) [SIAR_MAX_BUFFERED_BYTES]   default 1048576
       --demo                      serve the demo page at / [SIAR_DEMO]
       --no-dashboard              do not serve the live dashboard at /dashboard nor send its figures
                                   [SIAR_DASHBOARD=0]
@@ -165,6 +167,10 @@ async function run(argv: string[]): Promise<number> {
     subscriptions: booleanFlag(values.subscriptions, env.SIAR_SUBSCRIPTIONS),
     heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),
     maxSubscribers: integerFlag(values['max-subscribers'] ?? env.SIAR_MAX_SUBSCRIBERS, '--max-subscribers'),
+    maxBufferedBytes: integerFlag(
+      values['max-buffered-bytes'] ?? env.SIAR_MAX_BUFFERED_BYTES,
+      '--max-buffered-bytes',
+    ),
     demo: demo ? (development ? demoTokens : true) : false,
     dashboard,
     logger: stderrLogger,
@@ -255,6 +261,7 @@ function parse(argv: string[]) {
       subscriptions: { type: 'boolean' },
       heartbeat: { type: 'string' },
       'max-subscribers': { type: 'string' },
+      'max-buffered-bytes': { type: 'string' },
       demo: { type: 'boolean' },
       'no-dashboard': { type: 'boolean' },
       ...TLS_FLAGS,
