@@ -226,8 +226,14 @@ async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       process.stdout.write(`${signal}: shutting down…\n`);
-      // Bounded: whatever hangs, the process exits within 10 s.
-      const force = setTimeout(() => resolve(1), 10_000);
+      // Bounded: whatever hangs, the process exits within 10 s. Whatever hangs also keeps the
+      // event loop alive (a store's socket, say), so returning a status would not end the process.
+      const force = setTimeout(() => {
+        process.stderr.write(
+          `${warn.red('siar:')} the hub did not shut down within 10 s (a store that does not answer?); exiting.\n`,
+        );
+        process.exit(1);
+      }, 10_000);
       force.unref();
       // GOAWAY on HTTP/2 connections, then retry: and the end of every stream.
       closeHubServer(server, { graceMs: 5000 })
