@@ -92,6 +92,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Stream positions (and update IDs) this node delivered last, to recognise a Redis restored from an older copy. */
 const RECENT_DELIVERIES = 1024;
+/** Longest `close()` waits for Redis to drop this node's entries (ms); they expire by themselves anyway. */
+const CLOSE_CLEANUP_MS = 1000;
 
 /**
  * Many hub nodes on one Redis (6.2+) or Redis Cluster. A Redis Stream is both the history and the
@@ -459,12 +461,17 @@ export class RedisStore implements HubStore {
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     const commands = this.commands;
     if (commands?.status === 'ready') {
-      await commands
-        .multi()
-        .zrem(this.keys.nodes, this.nodeId)
-        .del(this.keys.subscriptions(this.nodeId))
-        .exec()
-        .catch(() => undefined);
+      // A Redis that stopped answering (a partition) keeps a connection 'ready' and never replies:
+      // the hub's shutdown must not wait on it.
+      await Promise.race([
+        commands
+          .multi()
+          .zrem(this.keys.nodes, this.nodeId)
+          .del(this.keys.subscriptions(this.nodeId))
+          .exec()
+          .catch(() => undefined),
+        sleep(CLOSE_CLEANUP_MS),
+      ]);
     }
     // The blocked read ends when its connection does.
     this.reader?.disconnect();
