@@ -43,7 +43,8 @@ export function barChart(options: BarChartOptions): string {
       `<text x="${(LABEL_WIDTH + length + 6).toFixed(1)}" y="${y + 15}">${escapeXml(options.format(bar.value))}</text>`,
     ].join('\n  ');
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13" role="img">
+  <title>${escapeXml(`${options.title}: ${options.subtitle}`)}</title>
   <rect width="100%" height="100%" fill="#ffffff"/>
   <text x="12" y="22" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>
   <text x="12" y="42" fill="#495057">${escapeXml(options.subtitle)}</text>

@@ -10,8 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository's root: children run there (relative paths such as `bench/servers/…` resolve from it). */
+/** The repository's root. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+let codeRoot = REPO_ROOT;
+
+/**
+ * Where children run (relative paths such as `bench/servers/…` resolve from it): the repository,
+ * or the copy of its code taken when the run started (see snapshot.ts).
+ */
+export function setCodeRoot(dir: string): void {
+  codeRoot = dir;
+}
 
 export interface Child {
   readonly name: string;
@@ -40,7 +50,7 @@ export function launch(
   options: SpawnOptions & { onLine?: (line: string) => void } = {},
 ): Child {
   const { onLine, ...spawnOptions } = options;
-  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  const child = spawn(command, args, { cwd: codeRoot, stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
   if (child.pid === undefined) throw new Error(`Could not start ${name} (${command}).`);
   const lines: string[] = [];
   const collect = (stream: NodeJS.ReadableStream | null) => {

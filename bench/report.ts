@@ -561,7 +561,7 @@ Regenerate with \`npm run bench\` (about 20 minutes; \`npm run bench -- --quick\
 | nginx / nchan | ${machine.nginx} / libnginx-mod-nchan ${machine.nchan} |
 | better-sse | ${machine.betterSse} |
 | Open files per process | ${machine.openFiles} |
-| Siar | commit ${machine.commit} |
+| Siar | commit ${machine.commit}, copied when the run started (edits made during the run are not measured) |
 | Runs | ${input.repeats} repeat(s) per scenario and server, medians; ${number(input.minutes, 1)} minutes in all, of which ${number(input.quietWaitMinutes, 1)} waiting for other programs to leave the CPUs |
 
 ## How it is measured

@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { installCleanup, REPO_ROOT } from './children.js';
+import { installCleanup, REPO_ROOT, setCodeRoot } from './children.js';
 import { LoadGenerator } from './load-generator.js';
 import { SOURCE_ADDRESSES } from './loadgen/subscribers.js';
 import { machineFacts } from './machine.js';
@@ -27,6 +27,7 @@ import { waitForQuiet } from './quiet.js';
 import { type Row, renderReport, type ScenarioOutcome } from './report.js';
 import { type Scenario, STORE_SCENARIOS, STORE_SERVERS, scenarios } from './scenarios.js';
 import { SERVER_NAMES, type ServerName, type ServerUnderTest, serversUnderTest } from './servers/index.js';
+import { snapshotSources } from './snapshot.js';
 import { waitForTimeWait } from './time-wait.js';
 
 /** Descriptors a process needs beyond its sockets (stdio, IPC, libuv, files). */
@@ -221,6 +222,8 @@ async function main(): Promise<void> {
   }
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
   const machine = machineFacts();
+  // From here on, the servers run the code as it is now, whatever is edited meanwhile.
+  setCodeRoot(snapshotSources());
   const began = Date.now();
   const timeoutMs = quick ? 180_000 : 600_000;
   const profiled = new Map<number, string>();
