@@ -231,7 +231,6 @@ describe.skipIf(skipBrowserTests())(
               count,
             ),
           ),
-        api,
       };
     };
 
