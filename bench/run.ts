@@ -2,8 +2,9 @@
  * The SSE benchmark: the Siar hub and siar/server side by side with nchan, the Node floor and
  * better-sse, in the scenarios of issue 7, on this machine, in one run.
  *
- *   npm run bench                          all scenarios, 3 repeats (about 20 minutes); writes BENCHMARKS.md
- *   npm run bench -- --quick               smaller sizes, 1 repeat (about a minute); prints the tables
+ *   npm run bench                          all scenarios, 3 repeats (about 15 minutes); writes BENCHMARKS.md,
+ *                                          bench/charts/*.svg and bench/results.json (every run's figures)
+ *   npm run bench -- --quick               smaller sizes, 1 repeat (about a minute and a half); prints the tables
  *   npm run bench -- --only a,hub,nchan    a subset: scenarios (a–f or their names) and/or servers
  *   npm run bench -- --repeats 5           more repeats
  *   npm run bench -- --profile             also write V8 CPU profiles of the hub and print their top functions
@@ -12,7 +13,7 @@
  *                                          up to 30 s before each run, 10 minutes in all)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -296,10 +297,21 @@ async function main(): Promise<void> {
   const markdown = notes.length > 0 ? `${report.markdown}\nNotes: ${notes.join('; ')}.\n` : report.markdown;
   process.stdout.write(`\n${markdown}`);
   if (!partial || flags.write) {
+    // Charts of a former run would sit beside this one's, and be taken for its own.
+    rmSync(join(REPO_ROOT, 'bench/charts'), { recursive: true, force: true });
     mkdirSync(join(REPO_ROOT, 'bench/charts'), { recursive: true });
     for (const [file, svg] of report.charts) writeFileSync(join(REPO_ROOT, 'bench/charts', file), svg);
     writeFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), markdown);
-    process.stderr.write('\nWrote BENCHMARKS.md and bench/charts/.\n');
+    // Every run's figures, not only the medians: to compare two runs figure by figure.
+    const results = {
+      machine,
+      quick,
+      repeats,
+      scenarios: outcomes.map(({ scenario, rows }) => ({ ...scenario, rows })),
+      skipped: Object.fromEntries(skipped),
+    };
+    writeFileSync(join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 1)}\n`);
+    process.stderr.write('\nWrote BENCHMARKS.md, bench/results.json and bench/charts/.\n');
   } else {
     process.stderr.write(
       '\nA quick or partial run: BENCHMARKS.md left as it was (add --write to replace it).\n',
