@@ -56,7 +56,8 @@ export function encode(event: SseEvent): string {
     if (!Number.isSafeInteger(retry) || retry < 0) {
       throw new ProtocolError(
         'invalid-retry',
-        `retry must be a non-negative integer of milliseconds, got ${retry}.`,
+        // Not `${retry}`: a symbol, or an object without a usable toString, would throw a TypeError here.
+        `retry must be a non-negative integer of milliseconds, got ${typeof retry === 'number' ? retry : typeof retry}.`,
       );
     }
     frame += `retry: ${retry}\n`;

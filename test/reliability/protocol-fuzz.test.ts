@@ -187,6 +187,29 @@ describe('the parser under random bytes (fast-check)', () => {
 });
 
 describe('the encoder under random values (fast-check)', () => {
+  it('refuses a retry it cannot even print with a ProtocolError (invalid-retry), not a bare TypeError', () => {
+    const unprintable: unknown[] = [
+      { toString: 0 },
+      Object.create(null),
+      Symbol('retry'),
+      {
+        toString() {
+          throw new Error('no');
+        },
+      },
+    ];
+    for (const retry of unprintable) {
+      let error: unknown;
+      try {
+        encode({ data: 'x', retry } as unknown as SseEvent);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ProtocolError);
+      expect((error as ProtocolError).code).toBe('invalid-retry');
+    }
+  });
+
   const anyField = fc.option(fc.oneof(fc.string({ unit: 'binary' }), fc.anything()), { nil: undefined });
 
   it('given values of any type, throws a ProtocolError or writes one frame that parses back to one event', () => {
@@ -200,7 +223,9 @@ describe('the encoder under random values (fast-check)', () => {
           expect(error).toBeInstanceOf(ProtocolError);
           return;
         }
-        expect(frame.endsWith('\n\n')).toBe(true);
+        // An event with no field at all is a blank line, which dispatches nothing.
+        if ([data, event, id, retry, comment].every((field) => field === undefined)) expect(frame).toBe('\n');
+        else expect(frame.endsWith('\n\n')).toBe(true);
         expect(frame).not.toMatch(/\r/);
         expect(new TextDecoder().decode(encodeBytes(input))).toBe(frame);
         const events = parseAll(frame);
