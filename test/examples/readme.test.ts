@@ -51,7 +51,12 @@ describe("README's siar/server examples", () => {
     const back = await openSse(url, { headers: { 'Last-Event-ID': String(last) } });
     await back.waitForEvents(3);
     back.close();
-    expect(back.events.map((event) => Number(event.lastEventId))).toEqual([last + 1, last + 2, last + 3]);
+    // A fourth may be in by now (one every 10 ms): the first three are the ones that matter.
+    expect(back.events.slice(0, 3).map((event) => Number(event.lastEventId))).toEqual([
+      last + 1,
+      last + 2,
+      last + 3,
+    ]);
   });
 
   it('Express: a route streams to a channel, another broadcasts to it', async () => {
