@@ -8,9 +8,9 @@ import { silentLogger } from '../../src/server/index.js';
 import { waitFor } from '../helpers/net.js';
 import { describeRedis, startCliHub, startRedisServer, useTeardown } from '../helpers/redis.js';
 
-const teardown = useTeardown();
-
 describeRedis('siar serve on SIGTERM with a Redis that stopped answering', () => {
+  const teardown = useTeardown();
+
   it('exits within its bound (10 s) instead of waiting on the store', async () => {
     const redis = await startRedisServer();
     teardown(() => redis.stop());
