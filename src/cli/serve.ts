@@ -10,8 +10,6 @@ import {
   JWT_ALGORITHMS,
   type JwtAlgorithm,
 } from '../hub/index.js';
-import { RedisStore } from '../hub/stores/redis.js';
-import { SqliteStore } from '../hub/stores/sqlite.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
 import { booleanFlag, integerFlag, readKey } from './flags.js';
@@ -83,14 +81,17 @@ function origins(values: string[] | undefined): readonly string[] | '*' | undefi
   return values.includes('*') ? '*' : values;
 }
 
-function openStore(spec: string, historySize: number | undefined): HubStore | undefined {
+/** Opens the store named; SQLite and Redis are loaded only when used (a memory hub starts without them). */
+async function openStore(spec: string, historySize: number | undefined): Promise<HubStore | undefined> {
   if (spec === 'memory') return undefined;
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length);
     if (path === '') throw new UsageError('--store sqlite: needs a file path, e.g. --store sqlite:hub.db');
+    const { SqliteStore } = await import('../hub/stores/sqlite.js');
     return new SqliteStore({ path, historySize });
   }
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
+    const { RedisStore } = await import('../hub/stores/redis.js');
     return new RedisStore({
       url: spec,
       historySize,
@@ -162,7 +163,7 @@ async function run(argv: string[]): Promise<number> {
     anonymous: booleanFlag(values.anonymous, env.SIAR_ANONYMOUS),
     corsOrigins: origins(list(values['cors-origin'], env.SIAR_CORS_ORIGINS)),
     publishOrigins: origins(list(values['publish-origin'], env.SIAR_PUBLISH_ORIGINS)),
-    store: openStore(storeSpec, historySize),
+    store: await openStore(storeSpec, historySize),
     historySize,
     subscriptions: booleanFlag(values.subscriptions, env.SIAR_SUBSCRIPTIONS),
     heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),

@@ -658,17 +658,21 @@ class MercureHub implements Hub {
     this.counters.updatesDispatched++;
     this.dashboard?.dispatched(update.id);
     const maxPending = this.settings.maxPendingUpdates;
+    const { frame, seq } = update;
+    const isPrivate = update.private;
+    let delivered = 0;
     this.index.forEachMatch(update, (subscriber) => {
-      if (!subscriber.mayReceive(update) || update.seq <= subscriber.replayedUpTo) return;
+      if ((isPrivate && !subscriber.mayReceive(update)) || seq <= subscriber.replayedUpTo) return;
       const pending = subscriber.pending;
       if (pending === undefined) {
-        subscriber.stream?.sendFrame(update.frame);
-        this.counters.deliveries++;
+        subscriber.stream?.sendFrame(frame);
+        delivered++;
       } else if (pending !== null) {
         if (pending.length < maxPending) pending.push(update);
         else subscriber.pending = null;
       }
     });
+    this.counters.deliveries += delivered;
   }
 
   /** Stores an update; `arrivedAt` (performance.now() when its publish arrived) times it for the dashboard. */

@@ -64,27 +64,32 @@ export class SubscriberIndex {
    * Visibility (private updates) is the caller's to check.
    */
   forEachMatch(update: StoredUpdate, visit: (subscriber: Subscriber) => void): void {
+    // The hot loop of every dispatch: the mark test is written out in each loop, not in a helper.
     const seq = update.seq;
-    const offer = (subscriber: Subscriber) => {
-      if (subscriber.mark === seq) return;
+    const topics = update.topics;
+    for (const subscriber of this.everything) {
+      if (subscriber.mark === seq) continue;
       subscriber.mark = seq;
       visit(subscriber);
-    };
-    for (const subscriber of this.everything) offer(subscriber);
-    for (const topic of update.topics) {
-      const members = this.exact.get(topic);
-      if (members !== undefined) for (const subscriber of members) offer(subscriber);
     }
-    if (this.templates.size > 0) {
-      for (const entry of this.templates.values()) {
-        let matched = false;
-        for (const topic of update.topics) {
-          if (entry.matches(topic)) {
-            matched = true;
-            break;
-          }
-        }
-        if (matched) for (const subscriber of entry.members) offer(subscriber);
+    for (let i = 0; i < topics.length; i++) {
+      const members = this.exact.get(topics[i] as string);
+      if (members === undefined) continue;
+      for (const subscriber of members) {
+        if (subscriber.mark === seq) continue;
+        subscriber.mark = seq;
+        visit(subscriber);
+      }
+    }
+    if (this.templates.size === 0) return;
+    for (const entry of this.templates.values()) {
+      let matched = false;
+      for (let i = 0; i < topics.length && !matched; i++) matched = entry.matches(topics[i] as string);
+      if (!matched) continue;
+      for (const subscriber of entry.members) {
+        if (subscriber.mark === seq) continue;
+        subscriber.mark = seq;
+        visit(subscriber);
       }
     }
   }
