@@ -3,7 +3,11 @@
  * processes at named marks (`mark`), so CPU and memory are read exactly at the phase boundaries
  * the script sees, and returns the numbers it measured under fixed names.
  */
-import type { Endpoints } from '../endpoints.js';
+import type { Endpoints } from '../../src/bench/endpoints.js';
+import { clockNs } from '../../src/bench/payload.js';
+import { Publisher } from '../../src/bench/publisher.js';
+import { Recorder } from '../../src/bench/recorder.js';
+import { openAll, Subscriber } from '../../src/bench/subscribers.js';
 import {
   CONNECT_WINDOW,
   DATA_BYTES,
@@ -15,10 +19,6 @@ import {
   type ScenarioParams,
 } from '../scenarios.js';
 import type { LoadgenResult } from './messages.js';
-import { clockNs } from './payload.js';
-import { Publisher } from './publisher.js';
-import { Recorder } from './recorder.js';
-import { openAll, Subscriber } from './subscribers.js';
 
 /** Most time given to deliveries: 10 s, plus 1 s per 10,000 expected (a server that slow has failed anyway). */
 function deliveryTimeoutMs(expected: number): number {

@@ -2,8 +2,9 @@
  * The servers under test, by name. Each starts as a fresh child process on a free loopback port
  * for every run and is stopped after it.
  */
+
+import type { Endpoints } from '../../src/bench/endpoints.js';
 import { type Child, freePort, launch, waitForLine } from '../children.js';
-import type { Endpoints } from '../endpoints.js';
 import { hubServer } from './hub.js';
 import { nchanServer } from './nchan.js';
 

@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
   publish: { summary: 'publish an update to a hub', load: () => import('./publish.js') },
   token: { summary: 'print a JWT for a hub', load: () => import('./token.js') },
   subscribe: { summary: "print an SSE stream's events as they arrive", load: () => import('./subscribe.js') },
+  bench: { summary: 'measure a hub on this machine', load: () => import('./bench.js') },
 };
 
 function usage(): string {

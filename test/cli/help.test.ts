@@ -11,7 +11,7 @@ import { cliKilledAfterEach, send, startHub, TEST_KEY, token } from '../hub/hub-
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-const COMMANDS = ['serve', 'publish', 'token', 'subscribe'];
+const COMMANDS = ['serve', 'publish', 'token', 'subscribe', 'bench'];
 /** What every ANSI colour code starts with. */
 const ESC = '\x1b[';
 /** No key from the environment reaches a test's CLI. */

@@ -6,7 +6,7 @@
  * once, on a new one.
  */
 import { connect, type Socket } from 'node:net';
-import type { Endpoints } from '../endpoints.js';
+import type { Endpoints } from './endpoints.js';
 import { ChunkedDecoder, parseHead, type ResponseHead } from './http-response.js';
 import { clockNs, payload } from './payload.js';
 

@@ -6,7 +6,7 @@
  * machine use 127.0.0.1 (their connections in TIME_WAIT there would slow the bench's connects).
  */
 import { connect, type Socket } from 'node:net';
-import type { Endpoints } from '../endpoints.js';
+import type { Endpoints } from './endpoints.js';
 import { ChunkedDecoder, parseHead } from './http-response.js';
 import { clockNs } from './payload.js';
 import { type Recorder, Tally } from './recorder.js';

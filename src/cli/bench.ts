@@ -1,0 +1,304 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Endpoints } from '../bench/endpoints.js';
+import { clockNs } from '../bench/payload.js';
+import { Publisher } from '../bench/publisher.js';
+import { Recorder } from '../bench/recorder.js';
+import { openAll, Subscriber } from '../bench/subscribers.js';
+import { createToken } from '../hub/index.js';
+import { type Command, UsageError } from './command.js';
+import { integerFlag } from './flags.js';
+import { styleFor } from './style.js';
+
+const help = `Usage: siar bench [hub-url] [options]
+
+Measures a Mercure hub on this machine: opens subscribers on raw sockets, publishes updates one after
+the other, and reports how fast every update reached every subscriber. Without a URL it starts a hub
+of its own (siar serve, memory store) and measures that, CPU included. Loopback only.
+
+Options:
+  -s, --subscribers <n>   subscribers                                   default 1000 (at most 19000)
+  -u, --updates <n>       updates published                             default 200
+      --size <bytes>      data size of each update                      default 100
+      --topic <topic>     the topic subscribed and published to         default https://example.com/bench
+      --token <jwt>       a publisher token (with a hub URL)
+  -k, --key <key>         or the hub's key, to sign one (HS256)
+      --json              print the figures as JSON instead of a table
+  -h, --help              show this help
+
+Exit status: 0 when every subscriber got every update once; 1 when one was lost or repeated, or the
+hub refused; 2 for a usage error.
+
+Examples:
+  siar bench
+  siar bench --subscribers 5000 --updates 50
+  siar bench http://127.0.0.1:3000/.well-known/mercure --key "$KEY"
+`;
+
+/** Descriptors one process may hold here, with room for the rest: the subscribers' sockets must fit. */
+const MAX_SUBSCRIBERS = 19_000;
+/** Streams opening at once: under a server's listen backlog (511), so the kernel does not drop connects. */
+const CONNECT_WINDOW = 500;
+
+interface Figures {
+  subscribers: number;
+  updates: number;
+  connectPerSecond: number;
+  deliveriesPerSecond: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  lost: number;
+  duplicated: number;
+  /** CPU time of the hub per delivery, when the bench started the hub itself. */
+  hubCpuMicrosPerDelivery: number | undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+}
+
+/** CPU time of a process (all its threads), in µs, from the schedstat of each of its tasks in /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return ns / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts `siar serve` on a free loopback port; resolves to its hub URL. */
+async function startHub(key: string, subscribers: number): Promise<{ url: string; child: ChildProcess }> {
+  const main = fileURLToPath(
+    new URL(`./main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      main,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--anonymous',
+      `--publisher-jwt-key=${key}`,
+      '--max-subscribers',
+      String(subscribers + 100),
+      '--no-dashboard',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new UsageError(`The hub did not start:\n${output}`, 1)), 30_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new UsageError(`The hub exited:\n${output}`, 1));
+    });
+  });
+  return { url, child };
+}
+
+/** A progress bar on one line (a terminal only). */
+function progress(enabled: boolean, label: string, done: number, total: number): void {
+  if (!enabled) return;
+  const width = 30;
+  const filled = Math.round((width * Math.min(done, total)) / Math.max(total, 1));
+  const percent = Math.floor((100 * Math.min(done, total)) / Math.max(total, 1));
+  process.stdout.write(
+    `\r${label.padEnd(11)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}   `,
+  );
+}
+
+async function measure(
+  endpoints: Endpoints,
+  subscriberCount: number,
+  updates: number,
+  size: number,
+  hubPid: number | undefined,
+  tty: boolean,
+): Promise<Figures> {
+  const recorder = new Recorder();
+  const subscribers = Array.from({ length: subscriberCount }, (_, i) => new Subscriber(i, recorder));
+  const publisher = new Publisher(endpoints, size);
+  try {
+    const connectedSoFar = () => subscribers.filter((subscriber) => subscriber.isOpen).length;
+    const ticker = setInterval(() => progress(tty, 'connecting', connectedSoFar(), subscriberCount), 100);
+    const connected = await openAll(subscribers, endpoints, CONNECT_WINDOW);
+    clearInterval(ticker);
+    progress(tty, 'connecting', connected.connected, subscriberCount);
+    if (tty) process.stdout.write('\n');
+    if (connected.failed > 0) {
+      const reasons = Object.entries(connected.errors).map(([reason, count]) => `${count} × ${reason}`);
+      throw new UsageError(
+        `${connected.failed} of ${subscriberCount} subscribers could not connect: ${reasons.join('; ')}`,
+        1,
+      );
+    }
+    recorder.recordFrom = 0;
+    const expected = subscriberCount * updates;
+    const cpuBefore = cpuMicros(hubPid);
+    const started = clockNs();
+    const delivering = setInterval(() => progress(tty, 'delivering', recorder.unique, expected), 100);
+    try {
+      for (let seq = 0; seq < updates; seq++) await publisher.publish(seq);
+      await recorder.waitFor(expected, 10_000 + expected / 10);
+    } finally {
+      clearInterval(delivering);
+    }
+    const seconds = (clockNs() - started) / 1e9;
+    const cpuAfter = cpuMicros(hubPid);
+    progress(tty, 'delivering', recorder.unique, expected);
+    if (tty) process.stdout.write('\n');
+    const latency = recorder.takeLatencies();
+    return {
+      subscribers: subscriberCount,
+      updates,
+      connectPerSecond: (subscriberCount / connected.ms) * 1000,
+      deliveriesPerSecond: recorder.unique / seconds,
+      latencyMs: { p50: latency.p50Ms, p99: latency.p99Ms, max: latency.maxMs },
+      lost: expected - recorder.unique,
+      duplicated: recorder.dups,
+      hubCpuMicrosPerDelivery:
+        cpuBefore === undefined || cpuAfter === undefined || recorder.unique === 0
+          ? undefined
+          : (cpuAfter - cpuBefore) / recorder.unique,
+    };
+  } finally {
+    publisher.close();
+    for (const subscriber of subscribers) subscriber.close();
+  }
+}
+
+function table(figures: Figures, hub: string): string {
+  const number = (value: number, digits = 0) =>
+    Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–';
+  const rows: Array<[string, string]> = [
+    ['hub', hub],
+    ['subscribers', number(figures.subscribers)],
+    ['updates', number(figures.updates)],
+    ['connects/s', number(figures.connectPerSecond)],
+    ['deliveries/s', number(figures.deliveriesPerSecond)],
+    [
+      'latency p50 / p99 / max',
+      `${number(figures.latencyMs.p50, 1)} / ${number(figures.latencyMs.p99, 1)} / ${number(figures.latencyMs.max, 1)} ms`,
+    ],
+    [
+      'hub CPU per delivery',
+      figures.hubCpuMicrosPerDelivery === undefined
+        ? '– (a hub of its own only)'
+        : `${number(figures.hubCpuMicrosPerDelivery, 2)} µs`,
+    ],
+    ['lost / repeated', `${figures.lost} / ${figures.duplicated}`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return `${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nRun "siar bench --help" for the options.`);
+  }
+  const { values, positionals } = parsed;
+  const subscribers = integerFlag(values.subscribers, '--subscribers') ?? 1000;
+  const updates = integerFlag(values.updates, '--updates') ?? 200;
+  const size = integerFlag(values.size, '--size') ?? 100;
+  if (subscribers < 1 || subscribers > MAX_SUBSCRIBERS) {
+    throw new UsageError(
+      `--subscribers must be between 1 and ${MAX_SUBSCRIBERS} (one process holds 20,000 sockets here).`,
+    );
+  }
+  if (updates < 1 || updates > 100_000) throw new UsageError('--updates must be between 1 and 100,000.');
+  if (size < 40 || size > 65_536) throw new UsageError('--size must be between 40 and 65,536 bytes.');
+  const topic = values.topic ?? 'https://example.com/bench';
+  const style = styleFor(process.stderr);
+  const tty = process.stdout.isTTY === true && !values.json;
+
+  let hubUrl = positionals[0];
+  let token = values.token;
+  let child: ChildProcess | undefined;
+  try {
+    if (hubUrl === undefined) {
+      const key = randomBytes(24).toString('base64url');
+      const started = await startHub(key, subscribers);
+      child = started.child;
+      hubUrl = started.url;
+      token = await createToken({ publish: [topic] }, key);
+    } else if (token === undefined) {
+      if (values.key === undefined)
+        throw new UsageError("With a hub URL, give --token (a publisher JWT) or --key (the hub's secret).");
+      token = await createToken({ publish: [topic] }, values.key, { expiresIn: 600 });
+    }
+    const url = new URL(hubUrl);
+    if (!isLoopback(url.hostname)) {
+      throw new UsageError(
+        `siar bench measures hubs on this machine only (a loopback address), not ${url.hostname}.`,
+      );
+    }
+    if (url.protocol !== 'http:')
+      throw new UsageError('siar bench speaks HTTP/1.1 in clear: give an http:// URL.');
+    const endpoints: Endpoints = {
+      host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 80),
+      subscribePath: `${url.pathname}?topic=${encodeURIComponent(topic)}`,
+      publishPath: url.pathname,
+      publishHeaders: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      publishBody: { mercureTopic: topic },
+    };
+    const figures = await measure(endpoints, subscribers, updates, size, child?.pid, tty);
+    if (values.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+    else
+      process.stdout.write(`\n${table(figures, child ? `${url.href} (started by siar bench)` : url.href)}`);
+    const clean = figures.lost === 0 && figures.duplicated === 0;
+    if (!clean)
+      process.stderr.write(
+        style.red(`siar bench: ${figures.lost} lost and ${figures.duplicated} repeated deliveries.\n`),
+      );
+    return clean ? 0 : 1;
+  } finally {
+    child?.kill('SIGTERM');
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      subscribers: { type: 'string', short: 's' },
+      updates: { type: 'string', short: 'u' },
+      size: { type: 'string' },
+      topic: { type: 'string' },
+      token: { type: 'string' },
+      key: { type: 'string', short: 'k' },
+      json: { type: 'boolean' },
+    },
+  });
+}
+
+export const command: Command = { summary: 'measure a hub on this machine', help, run };
