@@ -308,6 +308,7 @@ const REPLAY: Record<ServerName, string> = {
   hub: 'store (memory)',
   'hub-sqlite': 'store (SQLite)',
   'hub-redis': 'store (Redis)',
+  'hub-h2': 'store (memory), over HTTP/2',
 };
 
 function reconnectSection(input: ReportInput, charts: Map<string, string>): string {
@@ -531,6 +532,23 @@ function targets(input: ReportInput): Target[] {
   return list;
 }
 
+/** The hub over HTTP/2 (h2c) against itself over HTTP/1.1, where both ran. */
+function http2Lines(input: ReportInput): string[] {
+  const lines: string[] = [];
+  const v = (id: ScenarioId, server: ServerName, name: string) => value(input, id, server, name);
+  for (const id of ['a', 'b'] as const) {
+    if (!rowOf(input, id, 'hub-h2') || !rowOf(input, id, 'hub')) continue;
+    const cpu2 = v(id, 'hub-h2', 'serverCpuUsPerDelivery');
+    const cpu1 = v(id, 'hub', 'serverCpuUsPerDelivery');
+    const p992 = v(id, 'hub-h2', 'p99Ms');
+    const p991 = v(id, 'hub', 'p99Ms');
+    lines.push(
+      `- (${id}) over HTTP/2 (h2c): server CPU per delivery ${us(cpu2)} µs = ${ratio(cpu2, cpu1)} HTTP/1.1 (${us(cpu1)} µs); p99 ${ms(p992)} ms = ${ratio(p992, p991)} HTTP/1.1 (${ms(p991)} ms).`,
+    );
+  }
+  return lines;
+}
+
 export function renderReport(input: ReportInput): Report {
   const charts = new Map<string, string>();
   const { machine } = input;
@@ -608,6 +626,17 @@ minimal node:http fan-out with \`res.write\` (floor-res). Runs spread by about 1
 and 1.1x is within the noise, whichever way the verdict falls.${input.quick ? ' Quick run: the sizes are smaller than the targets assume.' : ''}
 
 ${closing.length > 0 ? closing.join('\n') : '- No hub figures in this run.'}
-`;
+${
+  http2Lines(input).length > 0
+    ? `
+## HTTP/2 against HTTP/1.1
+
+The hub served over cleartext HTTP/2 (\`siar serve --h2c\`), its subscribers sharing sessions of 100 streams each
+(as a browser's tabs share one connection), against the same hub over HTTP/1.1, in the same run.
+
+${http2Lines(input).join('\n')}
+`
+    : ''
+}`;
   return { markdown, charts };
 }

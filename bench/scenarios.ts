@@ -73,6 +73,8 @@ const PEERS: readonly ServerName[] = [
   'hub',
 ];
 const WITH_STORES: readonly ServerName[] = [...PEERS, 'hub-sqlite', 'hub-redis'];
+/** The hub over HTTP/2 (h2c), against itself over HTTP/1.1, in the scenarios where delivery cost and latency show. */
+const WITH_H2: readonly ServerName[] = [...WITH_STORES, 'hub-h2'];
 /** The servers that make up (f). */
 export const STORE_SERVERS: readonly ServerName[] = ['hub', 'hub-sqlite', 'hub-redis'];
 export const STORE_SCENARIOS: readonly ScenarioId[] = ['a', 'd', 'e'];
@@ -86,7 +88,7 @@ export function scenarios(quick: boolean): Scenario[] {
       params: quick
         ? { kind: 'fanout', subscribers: 200, updates: 50, warmup: 5 }
         : { kind: 'fanout', subscribers: 1000, updates: 200, warmup: 10 },
-      servers: WITH_STORES,
+      servers: WITH_H2,
     },
     {
       id: 'b',
@@ -95,7 +97,7 @@ export function scenarios(quick: boolean): Scenario[] {
       params: quick
         ? { kind: 'latency', subscribers: 1000, updates: 10, rate: 10, warmup: 3 }
         : { kind: 'latency', subscribers: 10_000, updates: 50, rate: 10, warmup: 5 },
-      servers: PEERS,
+      servers: [...PEERS, 'hub-h2'],
     },
     {
       id: 'c',

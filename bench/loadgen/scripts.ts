@@ -5,9 +5,9 @@
  */
 import type { Endpoints } from '../../src/bench/endpoints.js';
 import { clockNs } from '../../src/bench/payload.js';
-import { Publisher } from '../../src/bench/publisher.js';
+import { Publisher as H1Publisher } from '../../src/bench/publisher.js';
 import { Recorder } from '../../src/bench/recorder.js';
-import { openAll, Subscriber } from '../../src/bench/subscribers.js';
+import { Subscriber as H1Subscriber, openAll } from '../../src/bench/subscribers.js';
 import {
   CONNECT_WINDOW,
   DATA_BYTES,
@@ -18,7 +18,11 @@ import {
   type ReconnectParams,
   type ScenarioParams,
 } from '../scenarios.js';
+import { H2Publisher, H2Subscriber, sessions } from './h2.js';
 import type { LoadgenResult } from './messages.js';
+
+type Subscriber = H1Subscriber | H2Subscriber;
+type Publisher = H1Publisher | H2Publisher;
 
 /** Most time given to deliveries: 10 s, plus 1 s per 10,000 expected (a server that slow has failed anyway). */
 function deliveryTimeoutMs(expected: number): number {
@@ -45,9 +49,12 @@ class Run {
   async connect(count: number, prefix = ''): Promise<Subscriber[]> {
     const created: Subscriber[] = [];
     for (let i = 0; i < count; i++) {
-      const subscriber = new Subscriber(this.subscribers.length, this.recorder);
+      const subscriber =
+        this.endpoints.protocol === 'h2c'
+          ? new H2Subscriber(this.subscribers.length, this.recorder)
+          : new H1Subscriber(this.subscribers.length, this.recorder);
       // A stream the server ends is opened again with Last-Event-ID, as a browser would.
-      subscriber.onServerClose = (closed) => this.reopen(closed);
+      subscriber.onServerClose = (closed: Subscriber) => this.reopen(closed);
       this.subscribers.push(subscriber);
       created.push(subscriber);
     }
@@ -81,7 +88,10 @@ class Run {
   }
 
   publisher(): Publisher {
-    const publisher = new Publisher(this.endpoints, DATA_BYTES);
+    const publisher =
+      this.endpoints.protocol === 'h2c'
+        ? new H2Publisher(this.endpoints, DATA_BYTES)
+        : new H1Publisher(this.endpoints, DATA_BYTES);
     this.publishers.push(publisher);
     return publisher;
   }
@@ -127,6 +137,7 @@ class Run {
     this.ending = true;
     for (const subscriber of this.subscribers) subscriber.close();
     for (const publisher of this.publishers) publisher.close();
+    sessions.closeAll();
   }
 }
 

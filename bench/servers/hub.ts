@@ -69,6 +69,7 @@ export function hubServer(
   label: string,
   store: 'memory' | 'sqlite' | 'redis',
   profileDir: string | undefined,
+  protocol: 'http1' | 'h2c' = 'http1',
 ): ServerUnderTest {
   return {
     name,
@@ -100,6 +101,8 @@ export function hubServer(
         '--anonymous',
         '--store',
         spec,
+        // Many streams of the load generator share each connection over h2c.
+        ...(protocol === 'h2c' ? ['--h2c'] : []),
       ]);
       const stop = async () => {
         // With a profile, the hub must exit by itself for V8 to write it: give it time.
@@ -126,6 +129,7 @@ export function hubServer(
             'content-type': 'application/x-www-form-urlencoded',
           },
           publishBody: { mercureTopic: HUB_TOPIC },
+          protocol,
         },
         stop,
       };

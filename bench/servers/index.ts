@@ -35,6 +35,7 @@ export const SERVER_NAMES = [
   'hub',
   'hub-sqlite',
   'hub-redis',
+  'hub-h2',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
@@ -90,6 +91,7 @@ export function serversUnderTest(options: ServerOptions = {}): Map<ServerName, S
     hubServer('hub', 'Siar hub (memory)', 'memory', options.profileDir),
     hubServer('hub-sqlite', 'Siar hub (SQLite)', 'sqlite', options.profileDir),
     hubServer('hub-redis', 'Siar hub (Redis)', 'redis', options.profileDir),
+    hubServer('hub-h2', 'Siar hub (memory, HTTP/2 h2c)', 'memory', options.profileDir, 'h2c'),
   ];
   return new Map(list.map((server) => [server.name, server]));
 }

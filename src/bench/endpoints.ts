@@ -14,4 +14,6 @@ export interface Endpoints {
    * `topic=…&data=…` (the hub).
    */
   publishBody: 'raw' | { mercureTopic: string };
+  /** HTTP/1.1 (the default), or cleartext HTTP/2 with many subscriber streams per session. */
+  protocol?: 'http1' | 'h2c';
 }

@@ -151,8 +151,14 @@ export interface ConnectOutcome {
  * their head): under every server's listen backlog (Node's and nginx's default is 511), so the
  * measure is the server's, not the kernel's SYN retransmission timer.
  */
+/** What `openAll` needs of a subscriber, whatever its protocol. */
+export interface Openable {
+  readonly lastEventId: string | undefined;
+  open(endpoints: Endpoints, lastEventId?: string): Promise<void>;
+}
+
 export async function openAll(
-  subscribers: readonly Subscriber[],
+  subscribers: readonly Openable[],
   endpoints: Endpoints,
   window: number,
   withLastEventId = false,
@@ -162,7 +168,7 @@ export async function openAll(
   let next = 0;
   const worker = async () => {
     while (next < subscribers.length) {
-      const subscriber = subscribers[next++] as Subscriber;
+      const subscriber = subscribers[next++] as Openable;
       try {
         await subscriber.open(endpoints, withLastEventId ? subscriber.lastEventId : undefined);
         outcome.connected++;
