@@ -6,6 +6,7 @@ export type HubErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'method-not-allowed'
+  | 'request-timeout'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'too-many-requests'
@@ -19,6 +20,7 @@ const STATUS: Record<HubErrorCode, number> = {
   forbidden: 403,
   'not-found': 404,
   'method-not-allowed': 405,
+  'request-timeout': 408,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'too-many-requests': 429,

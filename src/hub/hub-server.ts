@@ -31,6 +31,8 @@ export interface HubServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Serve cleartext HTTP/2 (h2c, prior knowledge), for a TLS-terminating proxy that speaks it. Not with `tls`. */
   h2c?: boolean;
+  /** How long an HTTP/2 connection may stay silent before it is closed, in ms; 0: never. Default 60,000. */
+  idleSessionTimeoutMs?: number;
   /** Most streams (subscriptions) one HTTP/2 connection may have open at once. Default 1000. */
   maxConcurrentStreams?: number;
   /**
@@ -57,6 +59,28 @@ interface Served {
 }
 
 const served = new WeakMap<HubServer, Served>();
+
+/** Default time an HTTP/2 connection may stay silent (no frame either way) before it is closed: 60 s. */
+export const DEFAULT_IDLE_SESSION_TIMEOUT_MS = 60_000;
+
+/**
+ * Closes HTTP/2 connections on which nothing moved for `timeoutMs`: one that never opens a stream
+ * would otherwise hold its socket for good. A subscription's heartbeats (15 s by default) keep its
+ * connection busy, so only a hub with heartbeats off sees quiet subscribers reconnect.
+ */
+function boundIdleSessions(
+  server: Http2Server | Http2SecureServer,
+  timeoutMs = DEFAULT_IDLE_SESSION_TIMEOUT_MS,
+): void {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
+    throw new HubError(
+      'invalid-option',
+      `idleSessionTimeoutMs must be a non-negative integer, got ${timeoutMs}.`,
+    );
+  }
+  // With no 'timeout' listener, node:http2 destroys a session that timed out.
+  if (timeoutMs > 0) server.setTimeout(timeoutMs);
+}
 
 /**
  * A server for `hub`, not yet listening: node:http by default; with `tls`, node:http2's secure server
@@ -105,8 +129,10 @@ export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubSe
   let server: HubServer;
   if (options.tls !== undefined) {
     server = createSecureServer({ ...options.tls, allowHTTP1: true, settings }, hub.handler);
+    boundIdleSessions(server, options.idleSessionTimeoutMs);
   } else if (options.h2c === true) {
     server = createH2cServer({ settings }, hub.handler);
+    boundIdleSessions(server, options.idleSessionTimeoutMs);
   } else {
     server = createHttpServer(hub.handler);
     // Subscriptions skip node:http's per-request objects: an idle subscriber then costs less than half.

@@ -25,7 +25,13 @@ import { serveDemo } from './demo.js';
 import { HubError } from './errors.js';
 import type { RequestHead } from './http1-front.js';
 import { HubMetrics } from './metrics.js';
-import { parseUpdate, readBody, type UpdateLimits, validateUpdate } from './publish.js';
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  parseUpdate,
+  readBody,
+  type UpdateLimits,
+  validateUpdate,
+} from './publish.js';
 import { MemoryStore } from './stores/memory.js';
 import type { HubStore } from './stores/store.js';
 import { Subscriber } from './subscriber.js';
@@ -113,6 +119,8 @@ export interface HubOptions {
   maxSubscribersPerAddress?: number;
   /** Most updates held for one subscriber while its history is replayed. Default 10,000. */
   maxPendingUpdates?: number;
+  /** Longest a publish body may take to arrive, in ms (then 408). Default 60,000. */
+  bodyTimeoutMs?: number;
   /** Longest accepted token, in bytes. Default 16 KiB. */
   maxTokenBytes?: number;
   /** Clock skew allowed when checking `exp` and `nbf`, in seconds. Default 0. */
@@ -214,6 +222,7 @@ class MercureHub implements Hub {
   private readonly subscriberJwt: JwtVerifier | undefined;
   private readonly cors: ReturnType<typeof createCorsPolicy> | undefined;
   private readonly limits: UpdateLimits;
+  private readonly bodyTimeoutMs: number;
   private readonly index = new SubscriberIndex();
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly perAddress = new Map<string, number>();
@@ -253,6 +262,7 @@ class MercureHub implements Hub {
 
   constructor(options: HubOptions) {
     this.logger = options.logger ?? stderrLogger;
+    this.bodyTimeoutMs = option('bodyTimeoutMs', options.bodyTimeoutMs, DEFAULT_BODY_TIMEOUT_MS);
     this.limits = {
       maxUpdateBytes: option('maxUpdateBytes', options.maxUpdateBytes, 1024 * 1024),
       maxTopics: option('maxTopics', options.maxTopics, 100),
@@ -718,7 +728,7 @@ class MercureHub implements Hub {
           'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
         );
       }
-      const body = await readBody(req, this.limits.maxUpdateBytes);
+      const body = await readBody(req, this.limits.maxUpdateBytes, this.bodyTimeoutMs);
       const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.limits);
       for (const topic of update.topics) {
         if (!matchesAny(allowed, topic)) {

@@ -13,9 +13,13 @@ export interface UpdateLimits {
 }
 
 /** Reads a request body up to `limit` bytes; 413 beyond it. Uses a body a framework already parsed. */
+/** Default time a publish body may take to arrive, whatever the protocol: 60 s. */
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+
 export async function readBody(
   req: IncomingMessage & { body?: unknown },
   limit: number,
+  timeoutMs = DEFAULT_BODY_TIMEOUT_MS,
 ): Promise<Buffer | object> {
   if (req.body !== undefined && req.body !== null) {
     // Express or Fastify parsed the body before the hub saw it.
@@ -28,14 +32,32 @@ export async function readBody(
   if (req.readableEnded) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge(limit);
+  // A body sent slowly must not hold the request (and the hub's close()) for good: on HTTP/1.1 the
+  // server's requestTimeout bounds it, on HTTP/2 nothing else would.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    req.destroy();
+  }, timeoutMs);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw tooLarge(limit);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (error) {
+    if (timedOut) {
+      throw new HubError('request-timeout', `The update's body did not arrive within ${timeoutMs / 1000} s.`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
+  if (timedOut)
+    throw new HubError('request-timeout', `The update's body did not arrive within ${timeoutMs / 1000} s.`);
   return Buffer.concat(chunks, size);
 }
 
