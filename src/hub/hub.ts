@@ -361,7 +361,11 @@ class MercureHub implements Hub {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    if (path === HUB_PATH || (path.startsWith(SUBSCRIPTIONS_PATH) && this.settings.subscriptions)) {
+    if (
+      path === HUB_PATH ||
+      ((path === SUBSCRIPTIONS_PATH || path.startsWith(`${SUBSCRIPTIONS_PATH}/`)) &&
+        this.settings.subscriptions)
+    ) {
       if (!this.applyCors(req, res)) return;
       await this.opened;
       if (path !== HUB_PATH) return this.subscriptionsApi(req, res, path, query);
@@ -537,7 +541,8 @@ class MercureHub implements Hub {
     const lastEventId = headerValue(req.headers['last-event-id']) || query.get('lastEventID') || undefined;
     const subscriber = new Subscriber(
       newUpdateId(),
-      topics.map((topic) => this.selectors.get(topic)),
+      // A selector given twice is one subscription (one subscription event, one API entry).
+      [...new Set(topics)].map((topic) => this.selectors.get(topic)),
       auth?.claims.subscribe,
       auth?.claims.payload,
       address,

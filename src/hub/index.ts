@@ -5,6 +5,7 @@ export {
   type JwtKeyOptions,
 } from './authorization.js';
 export { HubError, type HubErrorCode } from './errors.js';
+export { siarHubFastify } from './fastify.js';
 export { createHub, HUB_PATH, type Hub, type HubOptions, type HubStats } from './hub.js';
 export {
   closeHubServer,

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createHub, type Hub, type HubOptions } from '../../src/hub/index.js';
+import { createHub, type Hub, type HubOptions, siarHubFastify } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
 import { closeServer, listen } from '../helpers/net.js';
 import {
@@ -164,17 +164,8 @@ describe('hub embedded in a host application', () => {
     const hub = await newHub();
     const app = Fastify();
     defer(() => app.close());
-    // The glue: in its own scope, every body is left for the hub to read, and the hub answers itself.
-    await app.register(async (scope) => {
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-      const toHub = (request: FastifyRequest, reply: FastifyReply) => {
-        reply.hijack();
-        hub.handler(request.raw, reply.raw);
-      };
-      scope.all('/.well-known/mercure', toHub);
-      scope.all('/.well-known/mercure/*', toHub);
-    });
+    // The plugin keeps the hub's routes in a scope of their own, bodies left for the hub to read.
+    await app.register(siarHubFastify, { hub });
     app.get('/', async () => 'home');
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;

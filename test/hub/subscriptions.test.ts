@@ -302,3 +302,21 @@ describe('hub: subscriptions API', () => {
     expect(reader.events.map((event) => event.lastEventId)).toEqual(['still-here']);
   });
 });
+
+describe('hub: subscriptions API paths and repeated selectors', () => {
+  it('serves only the API paths, and counts a selector given twice as one subscription', async () => {
+    const h = await startHub({ subscriptions: true, anonymous: true });
+    const reader = await token({ subscribe: ['*'] });
+    const twice = await openSse(h.subscribeUrl([BOOK, BOOK]));
+    expect(twice.status).toBe(200);
+    const list = await send(`${h.hubUrl}/subscriptions`, { headers: { authorization: `Bearer ${reader}` } });
+    expect(list.status).toBe(200);
+    const subscriptions = (JSON.parse(list.body) as { subscriptions: Array<{ topic: string }> })
+      .subscriptions;
+    expect(subscriptions.filter((subscription) => subscription.topic === BOOK)).toHaveLength(1);
+    const lookalike = await send(`${h.hubUrl}/subscriptionsX`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    expect(lookalike.status).toBe(404);
+  });
+});
