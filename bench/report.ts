@@ -3,7 +3,10 @@
  * a row per server, correctness (any loss or repetition said loudly), and the hub's ratios to
  * nchan and to the Node floor against the targets of issue 7.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Bar, barChart } from './bar-chart.js';
+import { REPO_ROOT } from './children.js';
 import type { MachineFacts } from './machine.js';
 import type { Metrics } from './measure.js';
 import type { Scenario, ScenarioId } from './scenarios.js';
@@ -548,6 +551,15 @@ function targets(input: ReportInput): Target[] {
   return list;
 }
 
+/** What made the difference, written by hand in bench/performance-notes.md and kept in every report. */
+function performanceNotes(): string {
+  try {
+    return `\n${readFileSync(join(REPO_ROOT, 'bench', 'performance-notes.md'), 'utf8')}`;
+  } catch {
+    return '';
+  }
+}
+
 /** The hub over HTTP/2 (h2c) against itself over HTTP/1.1, where both ran. */
 function http2Lines(input: ReportInput): string[] {
   const lines: string[] = [];
@@ -653,6 +665,6 @@ The hub served over cleartext HTTP/2 (\`siar serve --h2c\`), its subscribers sha
 ${http2Lines(input).join('\n')}
 `
     : ''
-}`;
+}${performanceNotes()}`;
   return { markdown, charts };
 }
