@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Endpoints } from '../bench/endpoints.js';
 import { clockNs } from '../bench/payload.js';
 import { Publisher } from '../bench/publisher.js';
@@ -10,7 +9,7 @@ import { Recorder } from '../bench/recorder.js';
 import { openAll, Subscriber } from '../bench/subscribers.js';
 import { createToken } from '../hub/index.js';
 import { type Command, UsageError } from './command.js';
-import { integerFlag } from './flags.js';
+import { integerFlag, parseFlags } from './flags.js';
 import { styleFor } from './style.js';
 
 const help = `Usage: siar bench [hub-url] [options]
@@ -214,13 +213,7 @@ function table(figures: Figures, hub: string): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nRun "siar bench --help" for the options.`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags('bench', argv, OPTIONS, true);
   const subscribers = integerFlag(values.subscribers, '--subscribers') ?? 1000;
   const updates = integerFlag(values.updates, '--updates') ?? 200;
   const size = integerFlag(values.size, '--size') ?? 100;
@@ -284,21 +277,14 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      subscribers: { type: 'string', short: 's' },
-      updates: { type: 'string', short: 'u' },
-      size: { type: 'string' },
-      topic: { type: 'string' },
-      token: { type: 'string' },
-      key: { type: 'string', short: 'k' },
-      json: { type: 'boolean' },
-    },
-  });
-}
+const OPTIONS = {
+  subscribers: { type: 'string', short: 's' },
+  updates: { type: 'string', short: 'u' },
+  size: { type: 'string' },
+  topic: { type: 'string' },
+  token: { type: 'string' },
+  key: { type: 'string', short: 'k' },
+  json: { type: 'boolean' },
+} as const;
 
 export const command: Command = { summary: 'measure a hub on this machine', help, run };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './command.js';
 
 /** Reads a key given on the command line: `@path` reads the file, anything else is the key itself. */
@@ -24,4 +25,29 @@ export function integerFlag(value: string | undefined, name: string): number | u
 export function booleanFlag(flag: boolean | undefined, env: string | undefined): boolean {
   if (flag !== undefined) return flag;
   return env !== undefined && /^(1|true|yes|on)$/i.test(env.trim());
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Reads a command's arguments (strictly: an unknown flag is an error); a mistake becomes a usage
+ * error that says where the options are described.
+ */
+export function parseFlags<const O extends Options, const P extends boolean = false>(
+  command: string,
+  argv: string[],
+  options: O,
+  allowPositionals?: P,
+) {
+  const config = {
+    args: argv,
+    options,
+    strict: true as const,
+    allowPositionals: (allowPositionals ?? false) as P,
+  };
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nRun "siar ${command} --help" for the options.`);
+  }
 }

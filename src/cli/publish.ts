@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { createToken } from '../hub/index.js';
 import { type Command, UsageError } from './command.js';
-import { readKey } from './flags.js';
+import { parseFlags, readKey } from './flags.js';
 
 const help = `Usage: siar publish --topic <topic> [options]
 
@@ -45,12 +44,7 @@ async function readStdin(): Promise<string> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    ({ values } = parse(argv));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nRun "siar publish --help" for the options.`);
-  }
+  const { values } = parseFlags('publish', argv, OPTIONS);
   if (!values.topic || values.topic.length === 0)
     throw new UsageError('siar publish needs at least one --topic.');
   const hub = values.hub ?? process.env.SIAR_HUB_URL ?? 'http://localhost:3000/.well-known/mercure';
@@ -96,23 +90,16 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      topic: { type: 'string', short: 't', multiple: true },
-      data: { type: 'string', short: 'd' },
-      id: { type: 'string' },
-      type: { type: 'string' },
-      retry: { type: 'string' },
-      private: { type: 'boolean' },
-      hub: { type: 'string', short: 'u' },
-      token: { type: 'string' },
-      key: { type: 'string', short: 'k' },
-    },
-  });
-}
+const OPTIONS = {
+  topic: { type: 'string', short: 't', multiple: true },
+  data: { type: 'string', short: 'd' },
+  id: { type: 'string' },
+  type: { type: 'string' },
+  retry: { type: 'string' },
+  private: { type: 'boolean' },
+  hub: { type: 'string', short: 'u' },
+  token: { type: 'string' },
+  key: { type: 'string', short: 'k' },
+} as const;
 
 export const command: Command = { summary: 'publish an update to a hub', help, run };

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
 import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-server.js';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../hub/index.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
-import { booleanFlag, integerFlag, readKey } from './flags.js';
+import { booleanFlag, integerFlag, parseFlags, readKey } from './flags.js';
 import { listeningOptions, TLS_FLAGS, TLS_HELP } from './serve-tls.js';
 import { styleFor } from './style.js';
 
@@ -104,12 +103,7 @@ async function openStore(spec: string, historySize: number | undefined): Promise
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    ({ values } = parse(argv));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nRun "siar serve --help" for the options.`);
-  }
+  const { values } = parseFlags('serve', argv, OPTIONS);
   const env = process.env;
   const port = integerFlag(values.port ?? env.SIAR_PORT ?? env.PORT, '--port') ?? 3000;
   const host = values.host ?? env.SIAR_HOST;
@@ -249,32 +243,25 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      'publisher-jwt-key': { type: 'string' },
-      'subscriber-jwt-key': { type: 'string' },
-      'jwt-algorithm': { type: 'string' },
-      anonymous: { type: 'boolean' },
-      'cors-origin': { type: 'string', multiple: true },
-      'publish-origin': { type: 'string', multiple: true },
-      store: { type: 'string' },
-      'history-size': { type: 'string' },
-      subscriptions: { type: 'boolean' },
-      heartbeat: { type: 'string' },
-      'max-subscribers': { type: 'string' },
-      'max-buffered-bytes': { type: 'string' },
-      demo: { type: 'boolean' },
-      'no-dashboard': { type: 'boolean' },
-      ...TLS_FLAGS,
-    },
-  });
-}
+const OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  'publisher-jwt-key': { type: 'string' },
+  'subscriber-jwt-key': { type: 'string' },
+  'jwt-algorithm': { type: 'string' },
+  anonymous: { type: 'boolean' },
+  'cors-origin': { type: 'string', multiple: true },
+  'publish-origin': { type: 'string', multiple: true },
+  store: { type: 'string' },
+  'history-size': { type: 'string' },
+  subscriptions: { type: 'boolean' },
+  heartbeat: { type: 'string' },
+  'max-subscribers': { type: 'string' },
+  'max-buffered-bytes': { type: 'string' },
+  demo: { type: 'boolean' },
+  'no-dashboard': { type: 'boolean' },
+  ...TLS_FLAGS,
+} as const;
 
 export const command: Command = {
   summary: 'run the Mercure hub (memory, SQLite or Redis store; dashboard; demo page)',

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { createToken, JWT_ALGORITHMS, type JwtAlgorithm } from '../hub/index.js';
 import { type Command, UsageError } from './command.js';
-import { readKey } from './flags.js';
+import { parseFlags, readKey } from './flags.js';
 
 const help = `Usage: siar token [options]
 
@@ -25,12 +24,7 @@ Examples:
 `;
 
 async function run(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    ({ values } = parse(argv));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nRun "siar token --help" for the options.`);
-  }
+  const { values } = parseFlags('token', argv, OPTIONS);
   const key = readKey(
     values.key ?? process.env.SIAR_PUBLISHER_JWT_KEY ?? process.env.MERCURE_PUBLISHER_JWT_KEY,
     '--key',
@@ -64,20 +58,13 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      publish: { type: 'string', multiple: true },
-      subscribe: { type: 'string', multiple: true },
-      payload: { type: 'string' },
-      key: { type: 'string', short: 'k' },
-      algorithm: { type: 'string', short: 'a' },
-      expires: { type: 'string', short: 'e' },
-    },
-  });
-}
+const OPTIONS = {
+  publish: { type: 'string', multiple: true },
+  subscribe: { type: 'string', multiple: true },
+  payload: { type: 'string' },
+  key: { type: 'string', short: 'k' },
+  algorithm: { type: 'string', short: 'a' },
+  expires: { type: 'string', short: 'e' },
+} as const;
 
 export const command: Command = { summary: 'print a JWT for a hub', help, run };
