@@ -38,7 +38,7 @@ export function parseFlags<const O extends Options, const P extends boolean = fa
   argv: string[],
   options: O,
   allowPositionals?: P,
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: P }>> {
   const config = {
     args: argv,
     options,
