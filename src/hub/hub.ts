@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { createCorsPolicy } from '../server/cors.js';
@@ -66,17 +66,6 @@ interface SubscribeExchange {
   /** Opens the event stream (status 200 and `options.headers`). */
   open(options: EventStreamOptions): EventStream;
 }
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 /** Options of {@link createHub}. Every limit has a default; see each one. */
 export interface HubOptions {
@@ -456,7 +445,7 @@ class MercureHub implements Hub {
       const hubError = this.asHubError(error);
       if (socket.destroyed) return;
       const body = `${hubError.message}\n`;
-      let response = `HTTP/${head.httpVersion} ${hubError.status} ${REASONS[hubError.status] ?? 'Error'}\r\n`;
+      let response = `HTTP/${head.httpVersion} ${hubError.status} ${STATUS_CODES[hubError.status] ?? 'Error'}\r\n`;
       const headers: Record<string, string> = {
         ...corsHeaders,
         'content-type': 'text/plain; charset=utf-8',
