@@ -39,6 +39,18 @@ export const SERVER_NAMES = [
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
+/** The endpoints of every peer (the node:http ones and nchan): GET /sub, POST /pub with the raw data. */
+export function peerEndpoints(port: number): Endpoints {
+  return {
+    host: '127.0.0.1',
+    port,
+    subscribePath: '/sub',
+    publishPath: '/pub',
+    publishHeaders: { 'content-type': 'text/plain' },
+    publishBody: 'raw',
+  };
+}
+
 /** A hand-written node:http peer in bench/servers/<name>.ts, run with tsx. */
 function nodePeer(name: ServerName, label: string): ServerUnderTest {
   return {
@@ -62,14 +74,7 @@ function nodePeer(name: ServerName, label: string): ServerUnderTest {
       }
       return {
         child,
-        endpoints: {
-          host: '127.0.0.1',
-          port,
-          subscribePath: '/sub',
-          publishPath: '/pub',
-          publishHeaders: { 'content-type': 'text/plain' },
-          publishBody: 'raw',
-        },
+        endpoints: peerEndpoints(port),
         stop: () => child.stop('SIGTERM', 3000),
       };
     },

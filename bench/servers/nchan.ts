@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort, launch, removeTempDir, tempDir } from '../children.js';
-import type { ServerUnderTest } from './index.js';
+import { peerEndpoints, type ServerUnderTest } from './index.js';
 
 export const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
 export const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
@@ -141,14 +141,7 @@ export function nchanServer(): ServerUnderTest {
       }
       return {
         child,
-        endpoints: {
-          host: '127.0.0.1',
-          port,
-          subscribePath: '/sub',
-          publishPath: '/pub',
-          publishHeaders: { 'content-type': 'text/plain' },
-          publishBody: 'raw',
-        },
+        endpoints: peerEndpoints(port),
         stop,
       };
     },
