@@ -9,6 +9,7 @@ import {
   JWT_ALGORITHMS,
   type JwtAlgorithm,
 } from '../hub/index.js';
+import { openStore, StoreSpecError } from '../hub/stores/open.js';
 import { stderrLogger } from '../server/index.js';
 import { type Command, UsageError } from './command.js';
 import { booleanFlag, integerFlag, parseFlags, readKey } from './flags.js';
@@ -80,26 +81,17 @@ function origins(values: string[] | undefined): readonly string[] | '*' | undefi
   return values.includes('*') ? '*' : values;
 }
 
-/** Opens the store named; SQLite and Redis are loaded only when used (a memory hub starts without them). */
-async function openStore(spec: string, historySize: number | undefined): Promise<HubStore | undefined> {
-  if (spec === 'memory') return undefined;
-  if (spec.startsWith('sqlite:')) {
-    const path = spec.slice('sqlite:'.length);
-    if (path === '') throw new UsageError('--store sqlite: needs a file path, e.g. --store sqlite:hub.db');
-    const { SqliteStore } = await import('../hub/stores/sqlite.js');
-    return new SqliteStore({ path, historySize });
-  }
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
-    const { RedisStore } = await import('../hub/stores/redis.js');
-    return new RedisStore({
-      url: spec,
+/** Opens the store named, with a store specification's mistake answered as a usage error. */
+async function openStoreFlag(spec: string, historySize: number | undefined): Promise<HubStore | undefined> {
+  try {
+    return await openStore(spec, {
       historySize,
-      cluster: booleanFlag(undefined, process.env.SIAR_REDIS_CLUSTER),
+      redisCluster: booleanFlag(undefined, process.env.SIAR_REDIS_CLUSTER),
     });
+  } catch (error) {
+    if (error instanceof StoreSpecError) throw new UsageError(error.message);
+    throw error;
   }
-  throw new UsageError(
-    `--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "${spec}".`,
-  );
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -157,7 +149,7 @@ async function run(argv: string[]): Promise<number> {
     anonymous: booleanFlag(values.anonymous, env.SIAR_ANONYMOUS),
     corsOrigins: origins(list(values['cors-origin'], env.SIAR_CORS_ORIGINS)),
     publishOrigins: origins(list(values['publish-origin'], env.SIAR_PUBLISH_ORIGINS)),
-    store: await openStore(storeSpec, historySize),
+    store: await openStoreFlag(storeSpec, historySize),
     historySize,
     subscriptions: booleanFlag(values.subscriptions, env.SIAR_SUBSCRIPTIONS),
     heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),

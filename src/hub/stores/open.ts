@@ -1,0 +1,38 @@
+import type { HubStore } from './store.js';
+
+/** A store specification (`--store`, `SIAR_STORE`) that names no store Siar has, or names one badly. */
+export class StoreSpecError extends Error {
+  override name = 'StoreSpecError';
+}
+
+/** What {@link openStore} passes on to the store it opens. */
+export interface OpenStoreOptions {
+  /** Updates kept in the history; each store's own default when absent. */
+  historySize?: number;
+  /** Redis only: talk to a Redis Cluster rather than one server. */
+  redisCluster?: boolean;
+}
+
+/**
+ * Opens the store a specification names: `memory` (undefined: the hub's own memory store),
+ * `sqlite:<path>`, `redis://…` / `rediss://…`. Each store's module (and its client library) is
+ * loaded only when it is named, so a memory hub starts without them.
+ */
+export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<HubStore | undefined> {
+  const { historySize } = options;
+  if (spec === 'memory') return undefined;
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length);
+    if (path === '')
+      throw new StoreSpecError('--store sqlite: needs a file path, e.g. --store sqlite:hub.db');
+    const { SqliteStore } = await import('./sqlite.js');
+    return new SqliteStore({ path, historySize });
+  }
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
+    const { RedisStore } = await import('./redis.js');
+    return new RedisStore({ url: spec, historySize, cluster: options.redisCluster ?? false });
+  }
+  throw new StoreSpecError(
+    `--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "${spec}".`,
+  );
+}
