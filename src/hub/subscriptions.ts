@@ -1,22 +1,18 @@
 import type { Subscriber } from './subscriber.js';
 import type { UpdateInit } from './update.js';
+import { expandUriTemplate } from './uri-template/index.js';
 
 /** The path under which subscription events are published and the subscriptions API answers. */
 export const SUBSCRIPTIONS_PATH = '/.well-known/mercure/subscriptions';
 
 const JSON_LD_CONTEXT = 'https://mercure.rocks/';
 
-/** Percent-encodes everything but RFC 3986 unreserved characters, as RFC 6570 simple expansion does. */
-export function encodeVariable(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
 /** `/.well-known/mercure/subscriptions/{topic}/{subscriber}`, expanded. */
 export function subscriptionTopic(selector: string, subscriberId: string): string {
-  return `${SUBSCRIPTIONS_PATH}/${encodeVariable(selector)}/${encodeVariable(subscriberId)}`;
+  return expandUriTemplate(`${SUBSCRIPTIONS_PATH}/{topic}/{subscriber}`, {
+    topic: selector,
+    subscriber: subscriberId,
+  });
 }
 
 /** One subscription as a JSON-LD document (without `@context`, added at the root of a response). */

@@ -1,4 +1,4 @@
-import { compileUriTemplate } from './uri-template.js';
+import { compileUriTemplate } from './uri-template/index.js';
 
 /**
  * A topic selector (Mercure draft-07 §"Topic Selectors"): `*` matches every topic; otherwise a topic
