@@ -174,6 +174,33 @@ describe('siar serve', () => {
     expect(run.stdout()).toContain('SIGTERM: shutting down');
   });
 
+  it.each([
+    [
+      ['--store', 'sqlite'],
+      {},
+      '--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "sqlite".',
+    ],
+    [['--store', 'sqlite:'], {}, '--store sqlite: needs a file path'],
+    [[], { SIAR_STORE: 'mongodb://x' }, 'got "mongodb://x"'],
+    [['--port', 'x'], {}, '--port must be a non-negative integer'],
+    [
+      [],
+      { SIAR_MAX_SUBSCRIBERS: 'many' },
+      'SIAR_MAX_SUBSCRIBERS must be a non-negative integer, got "many".',
+    ],
+    [['--jwt-algorithm', 'none'], {}, '--jwt-algorithm must be HS256'],
+    [['--publisher-jwt-key', '@no-such-key-file.pem'], {}, '--publisher-jwt-key: cannot read the key file'],
+  ])('%j %j: refused with exit 2 before anything else is printed', async (args, env, message) => {
+    const run = siar(['serve', '--host', '127.0.0.1', '--port', '0', ...args], { ...NO_KEYS, ...env });
+    expect(await run.exited).toBe(2);
+    expect(run.stdout()).toBe('');
+    expect(run.stderr()).toMatch(/^siar: /);
+    expect(run.stderr()).toContain(message);
+    expect(run.stderr()).toContain('Run "siar serve --help" for the options.');
+    expect(run.stderr()).not.toContain('siar warn');
+    expect(run.stderr()).not.toContain('development key');
+  });
+
   it('exits 1 saying the port is in use', async () => {
     const busy = createServer();
     const url = await listen(busy);
