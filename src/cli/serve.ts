@@ -17,6 +17,9 @@ import { listeningOptions, TLS_FLAGS } from './serve-tls.js';
 import { styleFor } from './style.js';
 import { UsageError } from './usage-error.js';
 
+/** Where a hub that made its own development key listens unless --host says otherwise: this machine only. */
+const DEVELOPMENT_HOST = '127.0.0.1';
+
 const FLAGS = defineFlags({
   port: {
     kind: 'integer',
@@ -30,7 +33,7 @@ const FLAGS = defineFlags({
     kind: 'string',
     value: '<host>',
     env: ['SIAR_HOST'],
-    defaultText: 'all',
+    defaultText: `all (${DEVELOPMENT_HOST} with a development key)`,
     help: 'address to listen on',
   },
   'publisher-jwt-key': {
@@ -159,11 +162,26 @@ async function openStoreFlag(
   }
 }
 
+/** What the first lines on stderr say of a development key, its tokens and where the hub listens. */
+function developmentNotice(key: string, publisherToken: string, subscriberToken: string, hostGiven: boolean) {
+  return (
+    'no JWT key is set, so the hub made a development key for this run only:\n' +
+    `  key (HS256):       ${key}\n` +
+    `  publisher token:   ${publisherToken}\n` +
+    `  subscriber token:  ${subscriberToken}\n` +
+    (hostGiven
+      ? ''
+      : `It listens on ${DEVELOPMENT_HOST} only, since anyone who can reach it could use that key: --host 0.0.0.0\n` +
+        '(or SIAR_HOST=0.0.0.0) listens on every address.\n') +
+    'Set --publisher-jwt-key (or SIAR_PUBLISHER_JWT_KEY) to a secret of your own for real use.'
+  );
+}
+
 async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   const { port, demo, dashboard, 'jwt-algorithm': algorithm } = values;
   const subscriberKey = values['subscriber-jwt-key'];
   const development = values['publisher-jwt-key'] === undefined && subscriberKey === undefined;
-  const host = values.host;
+  const host = values.host ?? (development ? DEVELOPMENT_HOST : undefined);
   const listening = listeningOptions(values);
   // The store last, once every other option is known good: nothing is printed before every option is checked.
   const store = await openStoreFlag(values.store, values['history-size'], values['redis-cluster']);
@@ -180,13 +198,7 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     const subscriberToken = await createToken({ subscribe: ['*'] }, publisherKey);
     demoTokens = { publisherToken, subscriberToken };
     if (dashboard) dashboardToken = await createToken({ subscribe: [DASHBOARD_TOPIC] }, publisherKey);
-    warn(
-      'no JWT key is set, so the hub made a development key for this run only:\n' +
-        `  key (HS256):       ${publisherKey}\n` +
-        `  publisher token:   ${publisherToken}\n` +
-        `  subscriber token:  ${subscriberToken}\n` +
-        'Set --publisher-jwt-key (or SIAR_PUBLISHER_JWT_KEY) to a secret of your own for real use.',
-    );
+    warn(developmentNotice(publisherKey, publisherToken, subscriberToken, values.host !== undefined));
   }
   const options: HubOptions = {
     publisherJwt: publisherKey === undefined ? undefined : { key: publisherKey, algorithm },
@@ -311,8 +323,9 @@ EventSource, publishers POST updates there. Every option can also be set by the 
 variable named in brackets (the option wins; an empty variable counts as unset).`,
   flags: FLAGS,
   more: `With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
-to the dashboard, and says so: set a key of your own for anything but trying it out. The dashboard
-needs a subscriber token whose mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
+to the dashboard, listens on ${DEVELOPMENT_HOST} only unless --host says otherwise, and says so: set a
+key of your own for anything but trying it out. The dashboard needs a subscriber token whose
+mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
 siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
 
 Examples:

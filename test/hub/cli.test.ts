@@ -174,6 +174,32 @@ describe('siar serve', () => {
     expect(run.stdout()).toContain('SIGTERM: shutting down');
   });
 
+  it('with a development key, listens on 127.0.0.1 only unless --host or SIAR_HOST says otherwise, and says so', async () => {
+    const reachable = (url: string) =>
+      fetch(`${url}/healthz`).then(
+        (response) => response.status,
+        (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+      );
+    const local = siar(['serve', '--port', '0'], { ...NO_KEYS, SIAR_HOST: '' });
+    const [, port] = await local.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\/\.well-known\/mercure/);
+    expect(local.stderr()).toContain('It listens on 127.0.0.1 only');
+    expect(local.stderr()).toContain('--host 0.0.0.0\n(or SIAR_HOST=0.0.0.0) listens on every address');
+    expect(await reachable(`http://127.0.0.1:${port}`)).toBe(200);
+    // Another loopback address of this machine: a hub bound to every address would answer there.
+    expect(await reachable(`http://127.0.0.2:${port}`)).toBe('ECONNREFUSED');
+
+    for (const [args, env] of [
+      [['--host', '127.0.0.2'], {}],
+      [[], { SIAR_HOST: '127.0.0.2' }],
+    ] as const) {
+      const chosen = siar(['serve', '--port', '0', ...args], { ...NO_KEYS, SIAR_HOST: '', ...env });
+      const [, base] = await chosen.waitFor(/listening on (http:\/\/127\.0\.0\.2:\d+)\//);
+      expect(chosen.stderr()).toContain('no JWT key is set');
+      expect(chosen.stderr()).not.toContain('listens on 127.0.0.1 only');
+      expect(await reachable(base as string)).toBe(200);
+    }
+  });
+
   it.each([
     [
       ['--store', 'sqlite'],
