@@ -256,6 +256,7 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
       base,
       store: values.store.split(':')[0] as string,
       protocols: listening.protocols,
+      h2c: listening.server.h2c === true,
       demo,
       dashboard,
       dashboardToken,
@@ -290,20 +291,27 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   });
 }
 
-/** What the hub prints once it listens: its URL, and the pages' links. */
+/** What the hub prints once it listens: its URL, and the pages' links (paths, for h2c: through a proxy). */
 function banner(at: {
   base: string;
   store: string;
   protocols: string | undefined;
+  h2c: boolean;
   demo: boolean;
   dashboard: boolean;
   dashboardToken: string | undefined;
 }): string {
   const style = styleFor(process.stdout);
-  const page = (path: string) => style.cyan(`${at.base}${path}`);
+  const page = (path: string) => (at.h2c ? path : style.cyan(`${at.base}${path}`));
   const lines = [
     `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store})${at.protocols ? ` over ${at.protocols}` : ''}`,
   ];
+  if (at.h2c && (at.demo || at.dashboard)) {
+    lines.push(
+      '  h2c is HTTP/2 without TLS, for a proxy in front of the hub that terminates TLS; browsers do not',
+      '  speak it. Open these paths through that proxy (or serve HTTPS: --tls-cert and --tls-key, or --dev-tls):',
+    );
+  }
   if (at.demo) lines.push(`  Demo page:  ${page('/')}`);
   if (at.dashboard) {
     lines.push(
