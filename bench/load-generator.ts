@@ -1,6 +1,6 @@
 /** The orchestrator's side of a load generator process: start it, run a script, answer its marks. */
 import { readdirSync } from 'node:fs';
-import type { Endpoints } from '../src/bench/endpoints.js';
+import type { Endpoints } from '../src/cli/bench/endpoints.js';
 import { type Child, launch } from './children.js';
 import type { FromLoadgen, LoadgenResult, ToLoadgen } from './loadgen/messages.js';
 import type { ScenarioParams } from './scenarios.js';

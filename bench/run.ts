@@ -17,7 +17,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SOURCE_ADDRESSES } from '../src/bench/subscribers.js';
+import { SOURCE_ADDRESSES } from '../src/cli/bench/subscribers.js';
 import { installCleanup, REPO_ROOT, setCodeRoot } from './children.js';
 import { LoadGenerator } from './load-generator.js';
 import { machineFacts } from './machine.js';

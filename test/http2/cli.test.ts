@@ -208,6 +208,7 @@ describe('siar serve over HTTP/2', () => {
         message: /Cannot serve with this certificate and key/,
       },
       { args: ['--dev-tls', '--max-concurrent-streams', '0'], code: 2, message: /at least 1/ },
+      { args: ['--dev-tls', '--store', 'sqlite'], code: 2, message: /--store must be "memory"/ },
     ];
     const runs = cases.map(({ args }) => serve(cwd, args));
     for (const [i, { args, code, message }] of cases.entries()) {
@@ -215,6 +216,8 @@ describe('siar serve over HTTP/2', () => {
       expect(await run.exited, args.join(' ')).toBe(code);
       expect(run.output()).toMatch(message);
       expect(run.output()).not.toContain('    at ');
+      // Every option is checked before anything is said about the certificate.
+      if (code === 2) expect(run.output()).not.toContain('--dev-tls: HTTPS');
     }
   });
 });
