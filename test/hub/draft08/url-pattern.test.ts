@@ -114,6 +114,10 @@ describe('the linear engine against URL Pattern', () => {
     .map((pieces) => `/${pieces.join('')}`)
     .filter((text) => !text.startsWith('//'));
 
+  // The polyfill has the standard's attribute; its type declarations lack it.
+  const hasRegExpGroups = (pattern: URLPattern) =>
+    (pattern as unknown as { hasRegExpGroups: boolean }).hasRegExpGroups;
+
   function reference(patternText: string, base: string): URLPattern | undefined {
     try {
       return new URLPattern(patternText, base);
@@ -133,7 +137,7 @@ describe('the linear engine against URL Pattern', () => {
             ? `https://example.com${text.startsWith('/') ? '' : '/'}${text}`
             : text;
           const expected = reference(patternText, HUB);
-          fc.pre(expected !== undefined && !expected.hasRegExpGroups);
+          fc.pre(expected !== undefined && !hasRegExpGroups(expected));
           const mine = compileUrlPattern(patternText, HUB);
           for (const topic of topics) {
             const full = absolute ? `https://example.com${topic}` : topic;
@@ -161,7 +165,7 @@ describe('the linear engine against URL Pattern', () => {
         (s, h, p, ts, th, tp) => {
           const patternText = `${s}://${h}${p}`;
           const expected = reference(patternText, HUB);
-          fc.pre(expected !== undefined && !expected.hasRegExpGroups);
+          fc.pre(expected !== undefined && !hasRegExpGroups(expected));
           const topic = `${ts}://${th}${tp}`;
           expect(compileUrlPattern(patternText, HUB).matches(topic), `${patternText} against ${topic}`).toBe(
             expected.test(topic, HUB),
