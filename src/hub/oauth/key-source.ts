@@ -1,22 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWSHeaderParameters } from 'jose';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../authorization.js';
 
 /** A key jose verifies signatures with. */
 export type VerificationKey = CryptoKey | KeyObject | Uint8Array;
 
 /** Signature algorithms with a public key: the only ones a key set (JWKS) may bring. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+export const ASYMMETRIC_ALGORITHMS: readonly JwtAlgorithm[] = JWT_ALGORITHMS.filter(
+  (algorithm) => !algorithm.startsWith('HS'),
+);
 
 /**
  * Where the keys of one trusted issuer come from. The token's header may pick among them (`kid`,

@@ -7,6 +7,7 @@ import {
   readAuthorizationDetails,
 } from '../../../src/hub/oauth/authorization-details.js';
 import { MatcherCache } from '../../../src/hub/selectors/matchers.js';
+import { thrown } from './caught.js';
 
 const HUB = 'https://hub.example.com/.well-known/mercure';
 const TYPE = 'https://mercure.rocks/authorization-detail';
@@ -14,15 +15,8 @@ const TYPE = 'https://mercure.rocks/authorization-detail';
 const read = (claim: unknown, limits?: Parameters<typeof readAuthorizationDetails>[3]) =>
   readAuthorizationDetails(claim, HUB, new MatcherCache(), limits);
 
-function refusal(claim: unknown, limits?: Parameters<typeof readAuthorizationDetails>[3]): string {
-  try {
-    read(claim, limits);
-  } catch (error) {
-    if (error instanceof AuthorizationDetailsError) return error.message;
-    throw error;
-  }
-  throw new Error('accepted');
-}
+const refusal = (claim: unknown, limits?: Parameters<typeof readAuthorizationDetails>[3]) =>
+  thrown(AuthorizationDetailsError, () => read(claim, limits)).message;
 
 describe('authorization details', () => {
   it('grant publish and subscribe on the topics of Mercure details, exact by default', () => {

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JwksError, JwksKeySource } from '../../../src/hub/oauth/jwks.js';
+import { rejected } from './caught.js';
 
 async function publicJwk(kid: string, alg = 'ES256'): Promise<JWK> {
   const { publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -46,15 +47,7 @@ async function keyServer(keys: JWK[]): Promise<KeyServer> {
   return state;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<JwksError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof JwksError) return error;
-    throw error;
-  }
-  throw new Error('resolved');
-}
+const refusal = (promise: Promise<unknown>) => rejected(JwksError, promise);
 
 describe('JWKS key source', () => {
   it('finds a key by kid and keeps the set for its max age', async () => {

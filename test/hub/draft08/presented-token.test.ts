@@ -10,6 +10,7 @@ import {
   presentedCredential,
   tokenGeneration,
 } from '../../../src/hub/oauth/presented-token.js';
+import { thrown } from './caught.js';
 
 const KEY = new TextEncoder().encode('secret');
 const ON: CredentialOptions = {
@@ -23,15 +24,7 @@ const draft07 = (claims: Record<string, unknown> = { mercure: { subscribe: ['*']
 const draft08 = () =>
   new SignJWT({ authorization_details: [] }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(KEY);
 
-function refusal(run: () => unknown): HubError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof HubError) return error;
-    throw error;
-  }
-  throw new Error('accepted');
-}
+const refusal = (run: () => unknown) => thrown(HubError, run);
 
 describe('presented credentials', () => {
   it('take the header first, a cookie beside it ignored', async () => {

@@ -10,6 +10,7 @@ import {
   type SelectorParamsOptions,
 } from '../../../src/hub/selectors/selector-params.js';
 import { SelectorCache } from '../../../src/hub/topic-selector.js';
+import { thrown } from './caught.js';
 
 const HUB = 'https://hub.example.com/.well-known/mercure';
 const OPTIONS: SelectorParamsOptions = { draft07: true, maxSelectors: 5, maxSelectorLength: 50 };
@@ -17,15 +18,7 @@ const OPTIONS: SelectorParamsOptions = { draft07: true, maxSelectors: 5, maxSele
 const query = (pairs: Array<[string, string]>) => new URLSearchParams(pairs).toString();
 const parse = (text: string, options = OPTIONS) => parseSelectorParams(text, options);
 
-function refusal(text: string, options = OPTIONS): HubError {
-  try {
-    parse(text, options);
-  } catch (error) {
-    if (error instanceof HubError) return error;
-    throw error;
-  }
-  throw new Error(`"${text}" was accepted`);
-}
+const refusal = (text: string, options = OPTIONS) => thrown(HubError, () => parse(text, options));
 
 describe('selector parameters', () => {
   it('read match (exact), match_exact, match_urlpattern and topic in one request, in order', () => {
