@@ -1,6 +1,7 @@
 import { isMatcherType, type MatcherType } from './selectors/matchers.js';
-import { encodeVariable, SUBSCRIPTIONS_PATH } from './subscriptions.js';
+import { SUBSCRIPTIONS_PATH } from './subscriptions.js';
 import type { UpdateInit } from './update.js';
+import { expandUriTemplate } from './uri-template/index.js';
 
 /**
  * Subscriptions made with draft-08 matchers, as draft-08 §"Active Subscriptions" shows them: events
@@ -16,7 +17,7 @@ export const HUB_EVENT_TYPE = 'mercure';
 
 /** `/.well-known/mercure/subscriptions/{match_type}/{match}/{subscriber}`, each variable encoded once. */
 export function matchSubscriptionTopic(matchType: MatcherType, match: string, subscriber: string): string {
-  return `${SUBSCRIPTIONS_PATH}/${matchType}/${encodeVariable(match)}/${encodeVariable(subscriber)}`;
+  return expandUriTemplate(`${SUBSCRIPTIONS_PATH}/${matchType}/{match}/{subscriber}`, { match, subscriber });
 }
 
 /** One draft-08 subscription document. */
