@@ -346,6 +346,8 @@ async function bodyBytes(
 /**
  * A pull-based body over a Node.js stream: it reads only when the consumer asks, so a consumer
  * that stops reading stops the stream, and flow control (HTTP/2's window, TCP's) tells the server.
+ * Once the body is done (ended, broken, aborted or cancelled) it lets go of the source: no listener
+ * of its own is left on it, and nothing is enqueued after the controller has closed.
  */
 function bodyStream(
   source: Readable,
@@ -353,28 +355,24 @@ function bodyStream(
   cancel: (reason: unknown) => void,
 ): ReadableStream<Uint8Array> {
   let done = false;
-  let onAbort: (() => void) | undefined;
+  let detach = ignore;
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      const onData = (chunk: Buffer) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) source.pause();
+      };
       const finish = (error?: unknown) => {
         if (done) return;
-        done = true;
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        detach();
         if (error === undefined) controller.close();
         else controller.error(error);
       };
-      // As fetch does: once the signal aborts, reading the body throws its reason.
-      onAbort = () => finish(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      source.on('data', (chunk: Buffer) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) source.pause();
-      });
-      source.once('end', () => finish());
-      source.once('error', (error) =>
-        finish(fetchFailed(`the response body broke: ${error.message}`, error)),
-      );
-      source.once('close', () => {
+      const onEnd = () => finish();
+      const onError = (error: Error) =>
+        finish(fetchFailed(`the response body broke: ${error.message}`, error));
+      const onClose = () => {
         const code = (source as Partial<ClientHttp2Stream>).rstCode;
         finish(
           fetchFailed(
@@ -383,15 +381,34 @@ function bodyStream(
               : `the server reset the stream (code ${code})`,
           ),
         );
-      });
+      };
+      // As fetch does: once the signal aborts, reading the body throws its reason.
+      const onAbort = () => finish(signal?.reason);
+      detach = () => {
+        done = true;
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.off('error', onError);
+        source.off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+        // A late error (the session failing after the body was let go) must not go unhandled, and
+        // what is still buffered drains to nowhere, so the source can end and close (and free its slot).
+        source.on('error', ignore);
+        source.resume();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      source.on('data', onData);
+      source.once('end', onEnd);
+      source.once('error', onError);
+      source.once('close', onClose);
       source.pause();
     },
     pull() {
       source.resume();
     },
     cancel(reason) {
-      done = true;
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      if (done) return;
+      detach();
       cancel(reason);
     },
   });

@@ -1,12 +1,15 @@
 // siar/client over HTTP/2: EventSource and subscribe() choose h2 by ALPN for https: URLs (or h2c
 // with http2: true), share one session per origin, and keep fetch's behaviour (redirects, abort,
 // backpressure through flow control, reconnection after a reset).
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import {
   constants,
+  createServer as createH2cServer,
   createSecureServer,
   type Http2SecureServer,
+  type Http2Server,
   type Http2ServerRequest,
   type ServerHttp2Session,
   type ServerHttp2Stream,
@@ -14,6 +17,7 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ClientError,
@@ -61,11 +65,17 @@ function started(subscription: Subscription): Subscription {
   return subscription;
 }
 
-/** A TLS HTTP/2 server (with HTTP/1.1 by ALPN) whose streams `handle` answers. */
-async function secureH2(
+/**
+ * An HTTP/2 server whose streams `handle` answers: TLS with the dev certificate (and HTTP/1.1 by
+ * ALPN), or cleartext h2c with `h2c`.
+ */
+async function h2Server(
   handle: (stream: ServerHttp2Stream, headers: Record<string, unknown>, n: number) => void,
+  { h2c = false } = {},
 ) {
-  const server: Http2SecureServer = createSecureServer({ ...testCertificate(), allowHTTP1: true });
+  const server: Http2Server | Http2SecureServer = h2c
+    ? createH2cServer()
+    : createSecureServer({ ...testCertificate(), allowHTTP1: true });
   const sessions: ServerHttp2Session[] = [];
   let count = 0;
   server.on('session', (session) => sessions.push(session));
@@ -75,7 +85,7 @@ async function secureH2(
     for (const session of sessions) session.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, sessions };
+  return { url: `${h2c ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`, sessions };
 }
 
 describe('EventSource over HTTP/2', () => {
@@ -141,6 +151,128 @@ describe('EventSource over HTTP/2', () => {
   });
 });
 
+/**
+ * The client in a child process: for each URL, an EventSource (closed after its first `error`) and
+ * a subscribe() with `reconnect: false`; one JSON line each. A crash (an uncaught exception, such as
+ * a body enqueued into after it was cancelled) ends the child with a non-zero exit code.
+ */
+const REFUSAL_CLIENT = `
+const { EventSource, subscribe } = await import(${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/client/index.ts')).href)});
+const { urls, ca } = JSON.parse(process.env.SIAR_TEST_REFUSALS);
+const options = ca === undefined ? { http2: true } : { tls: { ca } };
+for (const url of urls) {
+  const eventSource = await new Promise((resolve) => {
+    const source = new EventSource(url, options);
+    source.onopen = () => {
+      source.close();
+      resolve({ opened: true });
+    };
+    source.onerror = (event) => {
+      const { readyState } = source;
+      source.close();
+      resolve({ status: event.status, readyState, message: event.message });
+    };
+  });
+  let subscribed;
+  try {
+    for await (const event of subscribe(url, { ...options, reconnect: false })) subscribed = { event };
+    subscribed ??= { ended: true };
+  } catch (error) {
+    subscribed = { code: error.code, status: error.status, message: error.message };
+  }
+  console.log(JSON.stringify({ url, eventSource, subscribed }));
+}
+`;
+
+/** Runs {@link REFUSAL_CLIENT} until it exits by itself: its exit code, stderr and results by URL. */
+async function runRefusalClient(urls: string[], ca: string | undefined) {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', REFUSAL_CLIENT], {
+    env: { ...process.env, SIAR_TEST_REFUSALS: JSON.stringify({ urls, ca }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | string>((resolve) =>
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? -1)),
+  );
+  const results = new Map<
+    string,
+    { eventSource: Record<string, unknown>; subscribed: Record<string, unknown> }
+  >();
+  for (const line of stdout.split('\n').filter((text) => text !== '')) {
+    const { url, ...result } = JSON.parse(line);
+    results.set(url, result);
+  }
+  return { code, stderr, results };
+}
+
+/** Answers every request as its path says: a status with a body, a page, a redirect to itself. */
+function refusing(stream: ServerHttp2Stream, headers: Record<string, unknown>): void {
+  stream.on('error', () => {});
+  const path = String(headers[':path']);
+  if (path === '/204') {
+    stream.respond({ ':status': 204 }, { endStream: true });
+  } else if (path === '/loop') {
+    stream.respond({ ':status': 302, location: '/loop' }, { endStream: true });
+  } else if (path === '/page') {
+    stream.respond({ ':status': 200, 'content-type': 'text/html' });
+    stream.end(`<!doctype html><title>not a stream</title>${'<p>page</p>'.repeat(2000)}`);
+  } else {
+    const status = Number(path.slice(1));
+    stream.respond({ ':status': status, 'content-type': 'text/plain' });
+    // Some bodies larger than the stream's 64 KiB window, so chunks are still arriving when the client lets go.
+    stream.end(`refused with ${status}\n${'x'.repeat(status === 500 ? 200_000 : 2000)}`);
+  }
+}
+
+describe('non-200 answers over HTTP/2 (the client in a child process, which must not crash)', () => {
+  for (const transport of ['TLS with the dev certificate', 'h2c'] as const) {
+    it(`EventSource fails and subscribe() throws for each, and the process lives on and exits by itself: ${transport}`, async () => {
+      const h2c = transport === 'h2c';
+      const { url } = await h2Server(refusing, { h2c });
+      const hub = await hubRecording({ anonymous: false }, h2c ? { h2c: true } : {});
+      const hubUrl = hub.subscribeUrl([TOPIC]);
+      const statuses = [204, 401, 403, 404, 500];
+      const urls = [...statuses.map((status) => `${url}/${status}`), `${url}/page`, `${url}/loop`, hubUrl];
+      const { code, stderr, results } = await runRefusalClient(urls, h2c ? undefined : tls().ca);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      for (const status of statuses) {
+        expect(results.get(`${url}/${status}`)?.eventSource).toMatchObject({ status, readyState: 2 });
+      }
+      expect(results.get(`${url}/204`)?.subscribed).toEqual({ ended: true });
+      for (const status of [401, 403, 404, 500]) {
+        expect(results.get(`${url}/${status}`)?.subscribed).toMatchObject({ code: 'http-status', status });
+      }
+      expect(results.get(`${url}/500`)?.subscribed.message).toMatch(/: refused with 500 x+…$/);
+      expect(results.get(`${url}/page`)).toMatchObject({
+        eventSource: {
+          status: 200,
+          readyState: 2,
+          message: expect.stringMatching(/Content-Type text\/html/),
+        },
+        subscribed: { code: 'bad-content-type', status: 200 },
+      });
+      // A redirect loop is a network error: the EventSource would reconnect (it is closed after the event).
+      expect(results.get(`${url}/loop`)).toMatchObject({
+        eventSource: { readyState: 0, message: expect.stringMatching(/more than 20 redirects/) },
+        subscribed: { code: 'network', message: expect.stringMatching(/more than 20 redirects/) },
+      });
+      expect(results.get(hubUrl)).toMatchObject({
+        eventSource: { status: 401, readyState: 2 },
+        subscribed: { code: 'http-status', status: 401 },
+      });
+      expect(results.size).toBe(urls.length);
+    });
+  }
+});
+
 describe('subscribe() over HTTP/2', () => {
   it('uses h2 for an https: hub, and a signal abort resets the stream at once', async () => {
     const served = await hubRecording();
@@ -186,7 +318,7 @@ describe('subscribe() over HTTP/2', () => {
 
   it('reconnects with Last-Event-ID after the server resets the stream', async () => {
     const lastEventIds: unknown[] = [];
-    const { url } = await secureH2((stream, headers, n) => {
+    const { url } = await h2Server((stream, headers, n) => {
       lastEventIds.push(headers['last-event-id']);
       const events = createEventStream(stream, headers as Record<string, string>, {
         heartbeatMs: 0,
@@ -212,7 +344,7 @@ describe('subscribe() over HTTP/2', () => {
 
   it('backpressure: a consumer that stops taking events stops the stream, by HTTP/2 flow control', async () => {
     const streams: EventStream[] = [];
-    const { url } = await secureH2((stream, headers) => {
+    const { url } = await h2Server((stream, headers) => {
       streams.push(
         createEventStream(stream, headers as Record<string, string>, {
           heartbeatMs: 0,
@@ -244,7 +376,7 @@ describe('subscribe() over HTTP/2', () => {
 describe('the session pool', () => {
   it('starts a new session after GOAWAY while the streams on the old one go on; closes idle sessions', async () => {
     const streams: EventStream[] = [];
-    const { url, sessions } = await secureH2((stream, headers) => {
+    const { url, sessions } = await h2Server((stream, headers) => {
       streams.push(createEventStream(stream, headers as Record<string, string>, { heartbeatMs: 0 }));
     });
     const pool = new Http2SessionPool({ idleTimeoutMs: 100 });
@@ -275,7 +407,7 @@ describe('the session pool', () => {
 describe('createHttp2Fetch', () => {
   it('posts a body, follows a 303 to a GET, and answers a standard Response', async () => {
     const seen: string[] = [];
-    const { url } = await secureH2((stream, headers) => {
+    const { url } = await h2Server((stream, headers) => {
       const method = String(headers[':method']);
       const path = String(headers[':path']);
       let body = '';
@@ -309,6 +441,33 @@ describe('createHttp2Fetch', () => {
       'POST /form application/x-www-form-urlencoded;charset=UTF-8 q=h2',
       'GET /result?x=1 - ',
     ]);
+  });
+  it('a cancelled body lets the stream go: the server sees RST_STREAM CANCEL, and the session is free again', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    cleanups.push(() => process.off('uncaughtException', onUncaught));
+    const closed: number[] = [];
+    const { url, sessions } = await h2Server((stream) => {
+      stream.on('error', () => {});
+      stream.once('close', () => closed.push(stream.rstCode));
+      stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+      // Far past the window: the stream is still sending when the client cancels.
+      stream.end(Buffer.alloc(1_000_000, 1));
+    });
+    const pool = new Http2SessionPool({ idleTimeoutMs: 100 });
+    cleanups.push(() => pool.close());
+    const fetch = createHttp2Fetch({ tls: tls(), pool });
+    const response = await fetch(`${url}/big`);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await waitFor(() => closed.length === 1, 2000, 'the server stream to close');
+    expect(closed).toEqual([constants.NGHTTP2_CANCEL]);
+    // No stream is left on the session: idle, it closes after idleTimeoutMs.
+    await waitFor(() => sessions[0]?.closed || sessions[0]?.destroyed, 2000, 'the idle session closed');
+    expect(pool.size).toBe(0);
+    expect(uncaught).toEqual([]);
   });
 });
 
