@@ -1,7 +1,8 @@
 import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../protocol/index.js';
 import { isEventStream } from './content-type.js';
 import { describeError } from './errors.js';
-import { resolveFetch, type TlsOptions } from './http2-fetch.js';
+import { resolveFetch } from './http2/resolve-fetch.js';
+import type { TlsOptions } from './http2/tls.js';
 import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
 import { type ChunkReader, chunkReader, discardBody } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike } from './types.js';

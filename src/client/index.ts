@@ -9,15 +9,13 @@ export {
 } from './event-source.js';
 export {
   createHttp2Fetch,
-  defaultHttp2Pool,
   type Http2Fetch,
   type Http2FetchOptions,
   type Http2RequestInit,
-  Http2SessionPool,
-  type Http2SessionPoolOptions,
   http2Fetch,
-  type TlsOptions,
-} from './http2-fetch.js';
+} from './http2/fetch.js';
+export { defaultHttp2Pool, Http2SessionPool, type Http2SessionPoolOptions } from './http2/session-pool.js';
+export type { TlsOptions } from './http2/tls.js';
 export {
   DEFAULT_MAX_QUEUED_EVENTS,
   type RetryInfo,

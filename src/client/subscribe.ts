@@ -2,7 +2,8 @@ import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../p
 import { backoffDelay, parseRetryAfter, type ReconnectPolicy, resolvePolicy } from './backoff.js';
 import { isEventStream } from './content-type.js';
 import { ClientError, describeError } from './errors.js';
-import { resolveFetch, type TlsOptions } from './http2-fetch.js';
+import { resolveFetch } from './http2/resolve-fetch.js';
+import type { TlsOptions } from './http2/tls.js';
 import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
 import { chunkReader, discardBody, readSnippet } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike, RequestBody } from './types.js';

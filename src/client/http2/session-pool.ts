@@ -1,0 +1,198 @@
+import type { ClientHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { ClientError } from '../errors.js';
+import { fetchFailed } from './attempt.js';
+import type { NodeModules } from './node-modules.js';
+import { connectTls, type TlsOptions } from './tls.js';
+
+/** Options of {@link Http2SessionPool}. */
+export interface Http2SessionPoolOptions {
+  /** How long a session with no stream stays open for the next request, in ms. Default 30,000. */
+  idleTimeoutMs?: number;
+  /** Most sessions kept open with no stream; past it the least recently used one closes. Default 16. */
+  maxIdleSessions?: number;
+}
+
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_IDLE_SESSIONS = 16;
+
+/** @internal A pooled session. */
+export interface SessionEntry {
+  key: string;
+  session: ClientHttp2Session;
+  /** Streams open on it; at 0 the session is idle and does not keep the process alive. */
+  streams: number;
+  idleSince: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** @internal What a request goes out on: a pooled session, or the TLS connection on which ALPN chose HTTP/1.1. */
+export type Connection = { kind: 'h2'; entry: SessionEntry } | { kind: 'http/1.1'; socket: TLSSocket };
+
+/** Server push is of no use to an event-stream client. */
+const SESSION_SETTINGS = { enablePush: false };
+
+/**
+ * HTTP/2 sessions by origin (and TLS options), shared by every request to that origin: twenty
+ * event streams to one server are twenty streams on one connection. A session without streams
+ * does not keep the process alive, and closes after `idleTimeoutMs`; a session the server sent
+ * GOAWAY on takes no new request (the next one opens a new session).
+ */
+export class Http2SessionPool {
+  readonly #idleTimeoutMs: number;
+  readonly #maxIdleSessions: number;
+  readonly #entries = new Map<string, SessionEntry>();
+  readonly #pending = new Map<string, Promise<Connection>>();
+
+  constructor(options: Http2SessionPoolOptions = {}) {
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS;
+    this.#maxIdleSessions = options.maxIdleSessions ?? DEFAULT_MAX_IDLE_SESSIONS;
+    if (!(this.#idleTimeoutMs >= 0)) {
+      throw new ClientError('invalid-option', `idleTimeoutMs must be 0 or more, got ${this.#idleTimeoutMs}.`);
+    }
+    if (!Number.isInteger(this.#maxIdleSessions) || this.#maxIdleSessions < 0) {
+      throw new ClientError(
+        'invalid-option',
+        `maxIdleSessions must be a non-negative integer, got ${this.#maxIdleSessions}.`,
+      );
+    }
+  }
+
+  /** Sessions open (busy or idle). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Closes every session: open streams finish, no new one starts on them. */
+  close(): void {
+    for (const entry of this.#entries.values()) this.#drop(entry, true);
+  }
+
+  /** @internal A session for `url` (pooled, or new), or an HTTP/1.1 connection when ALPN chose it. */
+  async connection(
+    node: NodeModules,
+    url: URL,
+    key: string,
+    h2Only: boolean,
+    tls: TlsOptions | undefined,
+  ): Promise<Connection> {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) return { kind: 'h2', entry };
+    const pending = this.#pending.get(key);
+    if (pending !== undefined) {
+      // Requests that arrive while the first connects wait for its session instead of opening their own.
+      const connected = await pending.catch(() => undefined);
+      const shared = this.#entries.get(key);
+      if (connected?.kind === 'h2' && shared !== undefined) return { kind: 'h2', entry: shared };
+      return this.#open(node, url, key, h2Only, tls);
+    }
+    const opening = this.#open(node, url, key, h2Only, tls);
+    this.#pending.set(key, opening);
+    try {
+      return await opening;
+    } finally {
+      this.#pending.delete(key);
+    }
+  }
+
+  /** @internal A stream starts on the session. */
+  acquire(entry: SessionEntry): void {
+    entry.streams++;
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    entry.session.ref();
+  }
+
+  /** @internal A stream of the session has closed. */
+  release(entry: SessionEntry): void {
+    entry.streams--;
+    if (entry.streams > 0) return;
+    if (this.#entries.get(entry.key) !== entry) {
+      entry.session.close();
+      return;
+    }
+    this.#idle(entry);
+  }
+
+  /** A session with no stream: it does not keep the process alive, and closes after a while. */
+  #idle(entry: SessionEntry): void {
+    entry.session.unref();
+    entry.idleSince = performance.now();
+    entry.idleTimer = setTimeout(() => this.#drop(entry, true), this.#idleTimeoutMs);
+    entry.idleTimer.unref();
+    const idle = [...this.#entries.values()].filter((other) => other.streams === 0);
+    if (idle.length > this.#maxIdleSessions) {
+      idle.sort((a, b) => a.idleSince - b.idleSince);
+      for (const old of idle.slice(0, idle.length - this.#maxIdleSessions)) this.#drop(old, true);
+    }
+  }
+
+  async #open(
+    node: NodeModules,
+    url: URL,
+    key: string,
+    h2Only: boolean,
+    tls: TlsOptions | undefined,
+  ): Promise<Connection> {
+    if (url.protocol === 'http:') {
+      const session = node.http2.connect(url.origin, { settings: SESSION_SETTINGS });
+      return { kind: 'h2', entry: await this.#add(node, key, url.origin, session) };
+    }
+    const socket = await connectTls(node, url, h2Only, tls);
+    if (socket.alpnProtocol === 'h2') {
+      const session = node.http2.connect(url.origin, {
+        createConnection: () => socket,
+        settings: SESSION_SETTINGS,
+      });
+      return { kind: 'h2', entry: await this.#add(node, key, url.origin, session) };
+    }
+    if (h2Only) {
+      socket.destroy();
+      throw fetchFailed(`${url.origin} does not offer HTTP/2 (ALPN: ${socket.alpnProtocol || 'none'})`);
+    }
+    return { kind: 'http/1.1', socket };
+  }
+
+  async #add(
+    node: NodeModules,
+    key: string,
+    origin: string,
+    session: ClientHttp2Session,
+  ): Promise<SessionEntry> {
+    const entry: SessionEntry = { key, session, streams: 0, idleSince: 0, idleTimer: undefined };
+    // A session error reaches every stream on it as a stream error; the session just leaves the pool.
+    session.on('error', () => this.#drop(entry, false));
+    session.once('goaway', () => this.#drop(entry, false));
+    session.once('close', () => this.#drop(entry, false));
+    if (session.connecting) {
+      // `once` rejects on 'error'; a close before the handshake ends aborts the wait.
+      const closed = new AbortController();
+      const onClose = () => closed.abort(new Error('the connection closed during the HTTP/2 handshake'));
+      session.once('close', onClose);
+      try {
+        await node.events.once(session, 'connect', { signal: closed.signal });
+      } catch (error) {
+        session.destroy();
+        const why = closed.signal.aborted ? closed.signal.reason : error;
+        throw fetchFailed(`cannot open an HTTP/2 session with ${origin}`, why);
+      } finally {
+        session.off('close', onClose);
+      }
+    }
+    this.#entries.set(key, entry);
+    // Idle until a request takes it (it may never: an abort while connecting).
+    this.#idle(entry);
+    return entry;
+  }
+
+  /** Takes a session out of the pool; `close` also closes it (gracefully: open streams finish). */
+  #drop(entry: SessionEntry, close: boolean): void {
+    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    if (close || entry.streams === 0) entry.session.close();
+  }
+}
+
+/** The pool of `http2Fetch`, and of EventSource and subscribe() unless given `fetch`. */
+export const defaultHttp2Pool = new Http2SessionPool();
