@@ -127,13 +127,17 @@ describe('EventSource over HTTP/2', () => {
     expect(served.sessions).toBe(2);
   });
 
-  it('falls back to HTTP/1.1 on the same connection when the server does not offer h2', async () => {
+  it('falls back to HTTP/1.1 on the same connection when the server does not offer h2, and reconnects on it', async () => {
     const streams: EventStream[] = [];
     const versions: string[] = [];
+    const lastEventIds: unknown[] = [];
     const server: HttpsServer = createHttpsServer(testCertificate(), (req, res) => {
       versions.push(req.httpVersion);
-      streams.push(createEventStream(req, res, { heartbeatMs: 0 }));
+      lastEventIds.push(req.headers['last-event-id']);
+      streams.push(createEventStream(req, res, { heartbeatMs: 0, retry: 10 }));
     });
+    let connections = 0;
+    server.on('secureConnection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     cleanups.push(() => server.closeAllConnections());
@@ -144,10 +148,17 @@ describe('EventSource over HTTP/2', () => {
     const messages: string[] = [];
     source.onmessage = (event) => messages.push(event.data);
     await waitFor(() => streams.length === 1);
-    streams[0]?.send({ data: 'over HTTP/1.1' });
+    streams[0]?.send({ id: 'one', data: 'over HTTP/1.1' });
     await waitFor(() => messages.length === 1);
     expect(messages).toEqual(['over HTTP/1.1']);
     expect(versions).toEqual(['1.1']);
+    // The server ends the stream: the reconnection goes out on the connection kept alive.
+    streams[0]?.close();
+    await waitFor(() => streams.length === 2, 5000, 'the reconnection');
+    streams[1]?.send({ data: 'again' });
+    await waitFor(() => messages.length === 2);
+    expect(lastEventIds).toEqual([undefined, 'one']);
+    expect(connections).toBe(1);
   });
 });
 
@@ -214,33 +225,50 @@ async function runRefusalClient(urls: string[], ca: string | undefined) {
 }
 
 /** Answers every request as its path says: a status with a body, a page, a redirect to itself. */
-function refusing(stream: ServerHttp2Stream, headers: Record<string, unknown>): void {
-  stream.on('error', () => {});
-  const path = String(headers[':path']);
+function refusing(
+  req: { url?: string },
+  // The part of node:http's and node:http2's (compatibility) responses this uses.
+  res: { writeHead(status: number, headers: Record<string, string>): unknown; end(body: string): unknown },
+): void {
+  const path = req.url ?? '/';
   if (path === '/204') {
-    stream.respond({ ':status': 204 }, { endStream: true });
+    res.writeHead(204, {});
+    res.end('');
   } else if (path === '/loop') {
-    stream.respond({ ':status': 302, location: '/loop' }, { endStream: true });
+    res.writeHead(302, { location: '/loop' });
+    res.end('');
   } else if (path === '/page') {
-    stream.respond({ ':status': 200, 'content-type': 'text/html' });
-    stream.end(`<!doctype html><title>not a stream</title>${'<p>page</p>'.repeat(2000)}`);
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>not a stream</title>${'<p>page</p>'.repeat(2000)}`);
   } else {
     const status = Number(path.slice(1));
-    stream.respond({ ':status': status, 'content-type': 'text/plain' });
-    // Some bodies larger than the stream's 64 KiB window, so chunks are still arriving when the client lets go.
-    stream.end(`refused with ${status}\n${'x'.repeat(status === 500 ? 200_000 : 2000)}`);
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    // Some bodies larger than a stream's 64 KiB window, so chunks are still arriving when the client lets go.
+    res.end(`refused with ${status}\n${'x'.repeat(status === 500 ? 200_000 : 2000)}`);
   }
 }
 
-describe('non-200 answers over HTTP/2 (the client in a child process, which must not crash)', () => {
-  for (const transport of ['TLS with the dev certificate', 'h2c'] as const) {
+const TRANSPORTS = {
+  'HTTP/2 over TLS with the dev certificate': () => createSecureServer(testCertificate(), refusing),
+  h2c: () => createH2cServer(refusing),
+  'HTTP/1.1 over TLS (the server offers no h2)': () => createHttpsServer(testCertificate(), refusing),
+};
+
+describe('non-200 answers (the client in a child process, which must not crash)', () => {
+  for (const [transport, createRefusingServer] of Object.entries(TRANSPORTS)) {
     it(`EventSource fails and subscribe() throws for each, and the process lives on and exits by itself: ${transport}`, async () => {
       const h2c = transport === 'h2c';
-      const { url } = await h2Server(refusing, { h2c });
-      const hub = await hubRecording({ anonymous: false }, h2c ? { h2c: true } : {});
-      const hubUrl = hub.subscribeUrl([TOPIC]);
+      const server = createRefusingServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      const url = `${h2c ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // The hub's own 401, over HTTP/2 (TLS or h2c).
+      const hubUrl = transport.startsWith('HTTP/1.1')
+        ? undefined
+        : (await hubRecording({ anonymous: false }, h2c ? { h2c: true } : {})).subscribeUrl([TOPIC]);
       const statuses = [204, 401, 403, 404, 500];
-      const urls = [...statuses.map((status) => `${url}/${status}`), `${url}/page`, `${url}/loop`, hubUrl];
+      const urls = [...statuses.map((status) => `${url}/${status}`), `${url}/page`, `${url}/loop`];
+      if (hubUrl !== undefined) urls.push(hubUrl);
       const { code, stderr, results } = await runRefusalClient(urls, h2c ? undefined : tls().ca);
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       for (const status of statuses) {
@@ -264,10 +292,12 @@ describe('non-200 answers over HTTP/2 (the client in a child process, which must
         eventSource: { readyState: 0, message: expect.stringMatching(/more than 20 redirects/) },
         subscribed: { code: 'network', message: expect.stringMatching(/more than 20 redirects/) },
       });
-      expect(results.get(hubUrl)).toMatchObject({
-        eventSource: { status: 401, readyState: 2 },
-        subscribed: { code: 'http-status', status: 401 },
-      });
+      if (hubUrl !== undefined) {
+        expect(results.get(hubUrl)).toMatchObject({
+          eventSource: { status: 401, readyState: 2 },
+          subscribed: { code: 'http-status', status: 401 },
+        });
+      }
       expect(results.size).toBe(urls.length);
     });
   }
@@ -401,6 +431,60 @@ describe('the session pool', () => {
     fresh.close();
     await waitFor(() => sessions[1]?.closed || sessions[1]?.destroyed, 2000, 'the idle session closed');
     expect(pool.size).toBe(0);
+  });
+  it('HTTP/1.1 fallback: keep-alive connections reused, at most maxHttp1Connections at once, closed by close()', async () => {
+    const open = new Set<import('node:tls').TLSSocket>();
+    let made = 0;
+    let most = 0;
+    const held: Array<import('node:http').ServerResponse> = [];
+    const server: HttpsServer = createHttpsServer(testCertificate(), (req, res) => {
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': held open\n\n');
+        held.push(res);
+      } else res.end('short');
+    });
+    server.on('secureConnection', (socket) => {
+      made++;
+      open.add(socket);
+      most = Math.max(most, open.size);
+      socket.once('close', () => open.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanups.push(() => server.closeAllConnections());
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const pool = new Http2SessionPool({ maxHttp1Connections: 2 });
+    cleanups.push(() => pool.close());
+    const fetch = createHttp2Fetch({ tls: tls(), pool });
+
+    // One after another, each read to its end: one connection for all three.
+    for (let i = 0; i < 3; i++) expect(await (await fetch(`${url}/short`)).text()).toBe('short');
+    expect(made).toBe(1);
+
+    // Two streams held open take the two connections allowed; a third request waits for one.
+    const first = await fetch(`${url}/stream`);
+    const second = await fetch(`${url}/stream`);
+    expect(made).toBe(2);
+    let third: Promise<string> | undefined = fetch(`${url}/short`).then((response) => response.text());
+    let answered = false;
+    third.then(() => {
+      answered = true;
+    });
+    await sleep(200);
+    expect({ answered, made }).toEqual({ answered: false, made: 2 });
+    // Cancelling a stream ends its connection (it cannot be reused mid-response): the third goes out.
+    await first.body?.cancel();
+    expect(await third).toBe('short');
+    third = undefined;
+    expect(most).toBe(2);
+
+    // close(): the idle connection closes now, the busy one once its response ends.
+    pool.close();
+    await waitFor(() => open.size === 1, 2000, 'the idle connection closed');
+    held[1]?.end();
+    expect(await second.text()).toBe(': held open\n\n');
+    await waitFor(() => open.size === 0, 2000, 'the busy connection closed after its response');
   });
 });
 

@@ -71,13 +71,13 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
       const key = `${h2Only ? 'h2' : 'auto'} ${attempt.url.origin} ${keySuffix}`;
       const connection = await pool.connection(node, attempt.url, key, h2Only, tls);
       if (signal?.aborted) {
-        if (connection.kind === 'http/1.1') connection.socket.destroy();
+        if (connection.kind === 'http/1.1') connection.connections.discardSpare();
         throw signal.reason;
       }
       const response =
         connection.kind === 'h2'
           ? await requestH2(node, pool, connection.entry, attempt)
-          : await requestHttp1(node, connection.socket, attempt);
+          : await requestHttp1(connection.connections, attempt);
       if (!isFollowed(response, redirect)) return response;
       await response.body?.cancel();
       attempt = redirectedAttempt(attempt, response, redirect, redirects);

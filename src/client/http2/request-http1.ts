@@ -1,17 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { type Attempt, fetchFailed } from './attempt.js';
 import { bodyStream, hasNoBody, toResponse } from './bodies.js';
-import type { NodeModules } from './node-modules.js';
+import type { Http1Connections } from './http1-connections.js';
 
-/** One HTTP/1.1 request on the TLS connection on which ALPN chose HTTP/1.1. */
-export function requestHttp1(node: NodeModules, socket: TLSSocket, attempt: Attempt): Promise<Response> {
+/** One HTTP/1.1 request, on one of the connections of an origin that chose HTTP/1.1 by ALPN. */
+export function requestHttp1(connections: Http1Connections, attempt: Attempt): Promise<Response> {
   const { url, method, body, signal } = attempt;
   const headers = { ...attempt.headers };
   if (body !== undefined) headers['content-length'] = String(body.length);
   return new Promise<Response>((resolve, reject) => {
-    // No agent: with `createConnection` and no agent, node:https sends the request on that socket.
-    const request = node.https.request(url, { method, headers, createConnection: () => socket });
+    const request = connections.request(url, method, headers);
     let responded = false;
     const onAbort = () => {
       if (!responded) reject(signal?.reason);

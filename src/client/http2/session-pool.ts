@@ -1,7 +1,7 @@
 import type { ClientHttp2Session } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
 import { ClientError } from '../errors.js';
 import { fetchFailed } from './attempt.js';
+import { Http1Connections, type Http1Limits } from './http1-connections.js';
 import type { NodeModules } from './node-modules.js';
 import { connectTls, type TlsOptions } from './tls.js';
 
@@ -9,12 +9,21 @@ import { connectTls, type TlsOptions } from './tls.js';
 export interface Http2SessionPoolOptions {
   /** How long a session with no stream stays open for the next request, in ms. Default 30,000. */
   idleTimeoutMs?: number;
-  /** Most sessions kept open with no stream; past it the least recently used one closes. Default 16. */
+  /**
+   * Most sessions kept open with no stream; past it the least recently used one closes. Also the most
+   * HTTP/1.1 connections kept open with no request, per origin. Default 16.
+   */
   maxIdleSessions?: number;
+  /**
+   * Most HTTP/1.1 connections open at once to one origin whose server chose HTTP/1.1 by ALPN (an
+   * event stream holds one for as long as it runs); requests past it wait for one. Default 256.
+   */
+  maxHttp1Connections?: number;
 }
 
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IDLE_SESSIONS = 16;
+export const DEFAULT_MAX_HTTP1_CONNECTIONS = 256;
 
 /** @internal A pooled session. */
 export interface SessionEntry {
@@ -26,8 +35,10 @@ export interface SessionEntry {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** @internal What a request goes out on: a pooled session, or the TLS connection on which ALPN chose HTTP/1.1. */
-export type Connection = { kind: 'h2'; entry: SessionEntry } | { kind: 'http/1.1'; socket: TLSSocket };
+/** @internal What a request goes out on: a pooled session, or the connections of an origin that chose HTTP/1.1. */
+export type Connection =
+  | { kind: 'h2'; entry: SessionEntry }
+  | { kind: 'http/1.1'; connections: Http1Connections };
 
 /** Server push is of no use to an event-stream client. */
 const SESSION_SETTINGS = { enablePush: false };
@@ -36,12 +47,15 @@ const SESSION_SETTINGS = { enablePush: false };
  * HTTP/2 sessions by origin (and TLS options), shared by every request to that origin: twenty
  * event streams to one server are twenty streams on one connection. A session without streams
  * does not keep the process alive, and closes after `idleTimeoutMs`; a session the server sent
- * GOAWAY on takes no new request (the next one opens a new session).
+ * GOAWAY on takes no new request (the next one opens a new session). An origin whose server
+ * chooses HTTP/1.1 by ALPN gets keep-alive connections instead (see {@link Http1Connections}).
  */
 export class Http2SessionPool {
   readonly #idleTimeoutMs: number;
   readonly #maxIdleSessions: number;
+  readonly #http1Limits: Http1Limits;
   readonly #entries = new Map<string, SessionEntry>();
+  readonly #http1 = new Map<string, Http1Connections>();
   readonly #pending = new Map<string, Promise<Connection>>();
 
   constructor(options: Http2SessionPoolOptions = {}) {
@@ -56,6 +70,18 @@ export class Http2SessionPool {
         `maxIdleSessions must be a non-negative integer, got ${this.#maxIdleSessions}.`,
       );
     }
+    const maxConnections = options.maxHttp1Connections ?? DEFAULT_MAX_HTTP1_CONNECTIONS;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+      throw new ClientError(
+        'invalid-option',
+        `maxHttp1Connections must be a positive integer, got ${maxConnections}.`,
+      );
+    }
+    this.#http1Limits = {
+      maxConnections,
+      maxIdle: this.#maxIdleSessions,
+      idleTimeoutMs: this.#idleTimeoutMs,
+    };
   }
 
   /** Sessions open (busy or idle). */
@@ -63,9 +89,11 @@ export class Http2SessionPool {
     return this.#entries.size;
   }
 
-  /** Closes every session: open streams finish, no new one starts on them. */
+  /** Closes every session and HTTP/1.1 connection: open streams finish, no new one starts on them. */
   close(): void {
     for (const entry of this.#entries.values()) this.#drop(entry, true);
+    for (const connections of this.#http1.values()) connections.close();
+    this.#http1.clear();
   }
 
   /** @internal A session for `url` (pooled, or new), or an HTTP/1.1 connection when ALPN chose it. */
@@ -76,15 +104,13 @@ export class Http2SessionPool {
     h2Only: boolean,
     tls: TlsOptions | undefined,
   ): Promise<Connection> {
-    const entry = this.#entries.get(key);
-    if (entry !== undefined) return { kind: 'h2', entry };
+    const pooled = this.#pooled(key);
+    if (pooled !== undefined) return pooled;
     const pending = this.#pending.get(key);
     if (pending !== undefined) {
       // Requests that arrive while the first connects wait for its session instead of opening their own.
-      const connected = await pending.catch(() => undefined);
-      const shared = this.#entries.get(key);
-      if (connected?.kind === 'h2' && shared !== undefined) return { kind: 'h2', entry: shared };
-      return this.#open(node, url, key, h2Only, tls);
+      await pending.catch(() => undefined);
+      return this.#pooled(key) ?? this.#open(node, url, key, h2Only, tls);
     }
     const opening = this.#open(node, url, key, h2Only, tls);
     this.#pending.set(key, opening);
@@ -93,6 +119,14 @@ export class Http2SessionPool {
     } finally {
       this.#pending.delete(key);
     }
+  }
+
+  #pooled(key: string): Connection | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) return { kind: 'h2', entry };
+    const connections = this.#http1.get(key);
+    if (connections !== undefined) return { kind: 'http/1.1', connections };
+    return undefined;
   }
 
   /** @internal A stream starts on the session. */
@@ -150,7 +184,11 @@ export class Http2SessionPool {
       socket.destroy();
       throw fetchFailed(`${url.origin} does not offer HTTP/2 (ALPN: ${socket.alpnProtocol || 'none'})`);
     }
-    return { kind: 'http/1.1', socket };
+    const connections = new Http1Connections(node, socket, tls, this.#http1Limits, () => {
+      if (this.#http1.get(key) === connections) this.#http1.delete(key);
+    });
+    this.#http1.set(key, connections);
+    return { kind: 'http/1.1', connections };
   }
 
   async #add(
