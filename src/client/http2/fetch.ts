@@ -69,7 +69,7 @@ export function createHttp2Fetch(options: Http2FetchOptions = {}): Http2Fetch {
     let attempt: Attempt = { url, method, headers, body: encoded?.bytes, signal, redirected: false };
     for (let redirects = 0; ; redirects++) {
       const key = `${h2Only ? 'h2' : 'auto'} ${attempt.url.origin} ${keySuffix}`;
-      const connection = await pool.connection(node, attempt.url, key, h2Only, tls);
+      const connection = await pool.connection(node, { url: attempt.url, key, h2Only, tls });
       if (signal?.aborted) {
         if (connection.kind === 'http/1.1') connection.connections.discardSpare();
         throw signal.reason;

@@ -40,6 +40,15 @@ export type Connection =
   | { kind: 'h2'; entry: SessionEntry }
   | { kind: 'http/1.1'; connections: Http1Connections };
 
+/** @internal Where a connection goes: `key` tells apart the origins, modes and TLS options that cannot share one. */
+export interface ConnectionTarget {
+  url: URL;
+  key: string;
+  /** HTTP/2 only (h2c for `http:`), never HTTP/1.1. */
+  h2Only: boolean;
+  tls: TlsOptions | undefined;
+}
+
 /** Server push is of no use to an event-stream client. */
 const SESSION_SETTINGS = { enablePush: false };
 
@@ -97,22 +106,17 @@ export class Http2SessionPool {
   }
 
   /** @internal A session for `url` (pooled, or new), or an HTTP/1.1 connection when ALPN chose it. */
-  async connection(
-    node: NodeModules,
-    url: URL,
-    key: string,
-    h2Only: boolean,
-    tls: TlsOptions | undefined,
-  ): Promise<Connection> {
+  async connection(node: NodeModules, target: ConnectionTarget): Promise<Connection> {
+    const { key } = target;
     const pooled = this.#pooled(key);
     if (pooled !== undefined) return pooled;
     const pending = this.#pending.get(key);
     if (pending !== undefined) {
       // Requests that arrive while the first connects wait for its session instead of opening their own.
       await pending.catch(() => undefined);
-      return this.#pooled(key) ?? this.#open(node, url, key, h2Only, tls);
+      return this.#pooled(key) ?? this.#open(node, target);
     }
-    const opening = this.#open(node, url, key, h2Only, tls);
+    const opening = this.#open(node, target);
     this.#pending.set(key, opening);
     try {
       return await opening;
@@ -161,13 +165,7 @@ export class Http2SessionPool {
     }
   }
 
-  async #open(
-    node: NodeModules,
-    url: URL,
-    key: string,
-    h2Only: boolean,
-    tls: TlsOptions | undefined,
-  ): Promise<Connection> {
+  async #open(node: NodeModules, { url, key, h2Only, tls }: ConnectionTarget): Promise<Connection> {
     if (url.protocol === 'http:') {
       const session = node.http2.connect(url.origin, { settings: SESSION_SETTINGS });
       return { kind: 'h2', entry: await this.#add(node, key, url.origin, session) };
