@@ -4,7 +4,7 @@
  */
 
 import type { Endpoints } from '../../src/bench/endpoints.js';
-import { type Child, freePort, launch, waitForLine } from '../children.js';
+import { type Child, freePort, launch, waitForLine } from '../lib/children.js';
 import { hubServer } from './hub.js';
 import { nchanServer } from './nchan.js';
 
