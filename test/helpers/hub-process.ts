@@ -20,7 +20,7 @@ const TSX = createRequire(import.meta.url).resolve('tsx');
 const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 
 /** The publisher key of hub processes that are given none. */
-export const CLI_KEY = 'siar-redis-test-key-long-enough-for-hs256!';
+export const CLI_KEY = 'siar-hub-process-test-key-long-enough-for-hs256';
 
 /** A token of CLI_KEY allowed to publish and subscribe everywhere. */
 export function cliPublisherToken(): Promise<string> {
