@@ -17,7 +17,7 @@ import {
   type PublishParams,
   type ReconnectParams,
   type ScenarioParams,
-} from '../scenarios.js';
+} from '../lib/scenarios.js';
 import { H2Publisher, H2Subscriber, sessions } from './h2.js';
 import type { LoadgenResult } from './messages.js';
 

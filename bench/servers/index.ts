@@ -4,7 +4,8 @@
  */
 
 import type { Endpoints } from '../../src/cli/bench/endpoints.js';
-import { type Child, freePort, launch, waitForLine } from '../children.js';
+import { freePort } from '../../test/helpers/net.js';
+import { type Child, launch, waitForLine } from '../lib/children.js';
 import { hubServer } from './hub.js';
 import { nchanServer } from './nchan.js';
 

@@ -1,12 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeServer, listen } from '../helpers/net.js';
+import { closeServer, freePort, listen } from '../helpers/net.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
-  cleanupAfterEach,
   cliKilledAfterEach,
   hubsClosedAfterEach,
   ids,
@@ -30,15 +29,6 @@ const NO_KEYS = {
   MERCURE_SUBSCRIBER_JWT_KEY: '',
   SIAR_TOKEN: '',
 };
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await closeServer(server);
-  return port;
-}
 
 describe('siar token', () => {
   it('prints a token the hub accepts, for publishing and for private updates', async () => {

@@ -121,7 +121,7 @@ export class Subscriber {
   /**
    * Drops the connection from the client's side, with a reset (as a client that vanishes does): a
    * reset leaves no TIME_WAIT, which would hold an ephemeral port for a minute and slow every
-   * later connect (see time-wait.ts).
+   * later connect (see bench/lib/time-wait.ts).
    */
   close(): void {
     this.closing = true;

@@ -3,7 +3,7 @@
  * (f), the stores, is not a run of its own: the hub with each store runs (a), (d) and (e), and the
  * report compares them.
  */
-import type { ServerName } from './servers/index.js';
+import type { ServerName } from '../servers/index.js';
 
 /** Bytes of every event's data. */
 export const DATA_BYTES = 100;
@@ -54,11 +54,13 @@ export interface ReconnectParams {
 
 export type ScenarioParams = FanoutParams | LatencyParams | IdleParams | PublishParams | ReconnectParams;
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+export type ScenarioName = 'fanout' | 'latency' | 'idle' | 'publish' | 'reconnect';
 
 export interface Scenario {
+  /** The letter the report heads its section with (and `--only` accepts). */
   id: ScenarioId;
-  /** Also accepted by `--only`. */
-  name: string;
+  /** What the report finds it by (and `--only` accepts). */
+  name: ScenarioName;
   title: string;
   params: ScenarioParams;
   servers: readonly ServerName[];
@@ -77,7 +79,7 @@ const WITH_STORES: readonly ServerName[] = [...PEERS, 'hub-sqlite', 'hub-redis']
 const WITH_H2: readonly ServerName[] = [...WITH_STORES, 'hub-h2'];
 /** The servers that make up (f). */
 export const STORE_SERVERS: readonly ServerName[] = ['hub', 'hub-sqlite', 'hub-redis'];
-export const STORE_SCENARIOS: readonly ScenarioId[] = ['a', 'd', 'e'];
+export const STORE_SCENARIOS: readonly ScenarioName[] = ['fanout', 'publish', 'reconnect'];
 
 export function scenarios(quick: boolean): Scenario[] {
   return [

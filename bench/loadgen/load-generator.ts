@@ -1,9 +1,9 @@
 /** The orchestrator's side of a load generator process: start it, run a script, answer its marks. */
 import { readdirSync } from 'node:fs';
-import type { Endpoints } from '../src/cli/bench/endpoints.js';
-import { type Child, launch } from './children.js';
-import type { FromLoadgen, LoadgenResult, ToLoadgen } from './loadgen/messages.js';
-import type { ScenarioParams } from './scenarios.js';
+import type { Endpoints } from '../../src/cli/bench/endpoints.js';
+import { type Child, launch } from '../lib/children.js';
+import type { ScenarioParams } from '../lib/scenarios.js';
+import type { FromLoadgen, LoadgenResult, ToLoadgen } from './messages.js';
 
 /** Descriptors of an idle load generator (stdio, IPC, libuv, a few sockets still closing). */
 const LEFT_DESCRIPTORS = 100;

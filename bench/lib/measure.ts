@@ -3,7 +3,7 @@
  * load generator and the store sampled at the script's marks) to the figures the report shows,
  * and from several repeats to their medians.
  */
-import type { LoadgenResult } from './loadgen/messages.js';
+import type { LoadgenResult } from '../loadgen/messages.js';
 import type { MachineSample, TreeSample } from './proc.js';
 import type { ScenarioParams } from './scenarios.js';
 

@@ -20,9 +20,9 @@ import {
   createToken,
   type Hub,
   type HubServer,
-} from '../../src/hub/index.js';
-import type { Logger } from '../../src/server/index.js';
-import { openSse, type SseConnection } from '../../test/helpers/sse-client.js';
+} from '../../../src/hub/index.js';
+import type { Logger } from '../../../src/server/index.js';
+import { openSse, type SseConnection } from '../../helpers/sse-client.js';
 
 export const FUZZ_KEY = 'siar-fuzz-secret-that-is-long-enough-for-hs256';
 /** The fuzzed hub's limits: small, so that random sizes cross them often. */

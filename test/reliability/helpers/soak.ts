@@ -7,15 +7,17 @@
  * with its end. `npm run soak` (bench/soak.ts) runs it for 10 minutes by default;
  * test/reliability/soak.test.ts for 60 seconds in `npm test`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { createToken } from '../../src/hub/index.js';
-import { createParser } from '../../src/protocol/index.js';
+import { createToken } from '../../../src/hub/index.js';
+import { createParser } from '../../../src/protocol/index.js';
+import { startHubProcess } from '../../helpers/hub-process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = 'siar-soak-secret-that-is-long-enough';
+/** How long the hub may take to listen. */
+const HUB_START_TIMEOUT_MS = 30_000;
+/** How much of the hub's output (its end) a failure quotes. */
+const QUOTED_OUTPUT_CHARS = 20_000;
 
 export interface SoakOptions {
   /** How long the publisher publishes, in ms (the catching up at the end comes on top). */
@@ -99,57 +101,6 @@ const median = (values: number[]) => {
 };
 const dataOf = (seq: number, payload: string) => `${seq}:${payload}`;
 
-interface Hub {
-  child: ChildProcess;
-  pid: number;
-  base: string;
-  output(): string;
-}
-
-/** Starts `siar serve` on a free port and waits until it listens. */
-async function startHub(store: string, historySize: number): Promise<Hub> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--publisher-jwt-key',
-      KEY,
-      '--anonymous',
-      '--store',
-      store,
-      '--history-size',
-      String(historySize),
-      '--heartbeat',
-      '5000',
-      '--no-dashboard',
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
-    if (match) return { child, pid: child.pid as number, base: match[1] as string, output: () => output };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`siar serve did not start:\n${output}`);
-    }
-    await sleep(50);
-  }
-}
-
 function rssOf(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1]) * 1024;
@@ -227,10 +178,24 @@ export async function runSoak(input: SoakOptions): Promise<SoakReport> {
   };
   const log = input.log ?? (() => {});
   const payload = 'p'.repeat(options.payloadBytes);
-  const hub = await startHub(options.store, options.historySize);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  // What stops the hub (SIGKILL), whatever happens.
+  const stops: Array<() => unknown> = [];
   try {
-    const hubUrl = `${hub.base}/.well-known/mercure`;
+    const hub = await startHubProcess((stop) => stops.push(stop), {
+      key: KEY,
+      args: [
+        '--store',
+        options.store,
+        '--history-size',
+        String(options.historySize),
+        '--heartbeat',
+        '5000',
+        '--no-dashboard',
+      ],
+      readyTimeoutMs: HUB_START_TIMEOUT_MS,
+    });
+    const { hubUrl } = hub;
     const topicUrl = (topic: number) => `https://example.com/soak/${topic}`;
     const token = await createToken({ publish: ['*'] }, KEY);
     const published: number[][] = Array.from({ length: options.topics }, () => []);
@@ -282,7 +247,7 @@ export async function runSoak(input: SoakOptions): Promise<SoakReport> {
     const samples: SoakSample[] = [];
     const started = performance.now();
     const sample = async () => {
-      const metrics = await fetch(`${hub.base}/metrics`).then((response) => response.text());
+      const metrics = await fetch(`${hub.url}/metrics`).then((response) => response.text());
       const next: SoakSample = {
         atMs: performance.now() - started,
         rssBytes: rssOf(hub.pid),
@@ -299,7 +264,7 @@ export async function runSoak(input: SoakOptions): Promise<SoakReport> {
       );
     };
     // The first scrape resets the hub's event-loop histogram: what came before (startup) is not counted.
-    await fetch(`${hub.base}/metrics`).then((response) => response.text());
+    await fetch(`${hub.url}/metrics`).then((response) => response.text());
 
     let seq = 0;
     let nextSample = options.sampleEveryMs;
@@ -396,7 +361,7 @@ export async function runSoak(input: SoakOptions): Promise<SoakReport> {
       );
     }
     if (hub.child.exitCode !== null)
-      failures.push(`the hub exited (${hub.child.exitCode}):\n${hub.output()}`);
+      failures.push(`the hub exited (${hub.child.exitCode}):\n${hub.output().slice(-QUOTED_OUTPUT_CHARS)}`);
     return {
       options,
       elapsedMs,
@@ -415,7 +380,7 @@ export async function runSoak(input: SoakOptions): Promise<SoakReport> {
     };
   } finally {
     agent.destroy();
-    hub.child.kill('SIGKILL');
+    await Promise.all(stops.map((stop) => stop()));
   }
 }
 

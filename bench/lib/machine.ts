@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import { nchanVersions } from '../servers/nchan.js';
 import { REPO_ROOT } from './children.js';
 import { openFileLimits } from './proc.js';
-import { nchanVersions } from './servers/nchan.js';
 
 export interface MachineFacts {
   date: string;
