@@ -40,9 +40,6 @@ export interface JwtKeyOptions {
 /** Verified tokens remembered, so a token presented again skips the signature check. */
 const VERIFIED_TOKEN_CACHE_SIZE = 1024;
 
-/** Default bound on a token's size; longer ones are refused before any cryptography. */
-export const DEFAULT_MAX_TOKEN_BYTES = 16 * 1024;
-
 /** What a valid token allows. */
 export interface Claims {
   /** `mercure.publish`: selectors of the topics the holder may publish to; undefined: none. */
@@ -148,8 +145,8 @@ export class JwtVerifier {
   constructor(
     options: JwtKeyOptions,
     private readonly selectors: SelectorCache,
-    private readonly maxTokenBytes = DEFAULT_MAX_TOKEN_BYTES,
-    private readonly clockToleranceSeconds = 0,
+    private readonly maxTokenBytes: number,
+    private readonly clockToleranceSeconds: number,
   ) {
     this.algorithm = options.algorithm ?? 'HS256';
     this.key = importKey(options);

@@ -3,18 +3,12 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { createCorsPolicy } from '../server/cors.js';
 import { createEventStream, createSocketEventStream } from '../server/create.js';
-import {
-  DEFAULT_MAX_BUFFERED_BYTES,
-  type EventStream,
-  type EventStreamOptions,
-} from '../server/event-stream.js';
-import { type Logger, stderrLogger } from '../server/logger.js';
+import type { EventStream, EventStreamOptions } from '../server/event-stream.js';
+import type { Logger } from '../server/logger.js';
 import { serverStats } from '../server/stats.js';
 import {
   type Claims,
   checkPublishOrigin,
-  DEFAULT_MAX_TOKEN_BYTES,
-  type JwtKeyOptions,
   JwtVerifier,
   missingToken,
   presentedToken,
@@ -24,14 +18,14 @@ import { serveDashboard } from './dashboard-page.js';
 import { serveDemo } from './demo.js';
 import { HubError } from './errors.js';
 import type { RequestHead } from './http1-front.js';
-import { HubMetrics } from './metrics.js';
 import {
-  DEFAULT_BODY_TIMEOUT_MS,
-  parseUpdate,
-  readBody,
-  type UpdateLimits,
-  validateUpdate,
-} from './publish.js';
+  DEFAULT_CLOSE_GRACE_MS,
+  type HubOptions,
+  type HubSettings,
+  resolveHubOptions,
+} from './hub-options.js';
+import { HubMetrics } from './metrics.js';
+import { parseUpdate, readBody, type UpdateLimits, validateUpdate } from './publish.js';
 import { MemoryStore } from './stores/memory.js';
 import type { HubStore } from './stores/store.js';
 import { Subscriber } from './subscriber.js';
@@ -65,72 +59,6 @@ interface SubscribeExchange {
   answerHead(headers: Record<string, string>): void;
   /** Opens the event stream (status 200 and `options.headers`). */
   open(options: EventStreamOptions): EventStream;
-}
-
-/** Options of {@link createHub}. Every limit has a default; see each one. */
-export interface HubOptions {
-  /** Key checking publishers' tokens. Without it nobody can publish over HTTP. */
-  publisherJwt?: JwtKeyOptions;
-  /** Key checking subscribers' tokens. Default: the publisher key. */
-  subscriberJwt?: JwtKeyOptions;
-  /** Let subscribers without a token in (they get public updates only). Default false. */
-  anonymous?: boolean;
-  /**
-   * Origins allowed to call the hub from a browser (CORS). An explicit list allows credentials
-   * (the cookie); `*` allows any origin without credentials. Default: none (same origin only).
-   */
-  corsOrigins?: readonly string[] | '*';
-  /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
-  publishOrigins?: readonly string[] | '*';
-  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
-  cookieName?: string;
-  /** The store. Default: a memory store keeping `historySize` updates. */
-  store?: HubStore;
-  /** History of the default memory store. Default 10,000 updates. */
-  historySize?: number;
-  /** Publish subscription events and serve the subscriptions API. Default false. */
-  subscriptions?: boolean;
-  /** Heartbeat interval in ms; 0 turns heartbeats off. Default 15,000. */
-  heartbeatMs?: number;
-  /** Longest a subscription stays open, in ms (the client then reconnects); 0: no limit. Default 0. */
-  writeTimeoutMs?: number;
-  /** Bytes a subscriber may leave unread before it is dropped (it reconnects and replays). Default 1 MiB. */
-  maxBufferedBytes?: number;
-  /** Largest publish request body and update data, in bytes. Default 1 MiB. */
-  maxUpdateBytes?: number;
-  /** Most topics in one update, and most `topic` parameters in one subscription. Default 100. */
-  maxTopics?: number;
-  /** Longest topic or selector, in characters. Default 2,048. */
-  maxTopicLength?: number;
-  /** Most subscribers at once; more get 503 with Retry-After. Default 50,000. */
-  maxSubscribers?: number;
-  /** Most subscribers from one client address; more get 429 with Retry-After. Default 10,000. */
-  maxSubscribersPerAddress?: number;
-  /** Most updates held for one subscriber while its history is replayed. Default 10,000. */
-  maxPendingUpdates?: number;
-  /** Longest a publish body may take to arrive, in ms (then 408). Default 60,000. */
-  bodyTimeoutMs?: number;
-  /** Longest accepted token, in bytes. Default 16 KiB. */
-  maxTokenBytes?: number;
-  /** Clock skew allowed when checking `exp` and `nbf`, in seconds. Default 0. */
-  clockToleranceSeconds?: number;
-  /** Take the client address from `X-Forwarded-For` (behind a trusted proxy). Default false. */
-  trustProxy?: boolean;
-  /** Serve the demo page at `/`. Tokens given here are offered to the page (development only). */
-  demo?: boolean | { publisherToken?: string; subscriberToken?: string };
-  /**
-   * Serve the live dashboard at `/dashboard`, and send its figures once a second on
-   * `/.well-known/mercure/dashboard` (private, never stored) while someone watches. The page is
-   * public; its figures need a subscriber token whose `mercure.subscribe` claim matches that topic.
-   * Default true.
-   */
-  dashboard?: boolean;
-  /** Serve `/metrics` (Prometheus) and `/healthz`. Default true. */
-  metrics?: boolean;
-  /** `retry:` sent to subscribers when the hub shuts down, in ms. Default 2,000. */
-  shutdownRetryMs?: number;
-  /** Where log lines go. Default: warnings on stderr. */
-  logger?: Logger;
 }
 
 /** Live figures of a hub, for health checks and the dashboard. */
@@ -177,14 +105,6 @@ export interface Hub {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-function option(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new HubError('invalid-option', `${name} must be a non-negative integer, got ${value}.`);
-  }
-  return value;
-}
-
 /** Limits of the updates the hub makes itself (subscription events): one topic, sizes bounded by the token's. */
 const HUB_UPDATE_LIMITS: UpdateLimits = {
   maxUpdateBytes: Number.MAX_SAFE_INTEGER,
@@ -210,8 +130,6 @@ class MercureHub implements Hub {
   private readonly publisherJwt: JwtVerifier | undefined;
   private readonly subscriberJwt: JwtVerifier | undefined;
   private readonly cors: ReturnType<typeof createCorsPolicy> | undefined;
-  private readonly limits: UpdateLimits;
-  private readonly bodyTimeoutMs: number;
   private readonly index = new SubscriberIndex();
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly perAddress = new Map<string, number>();
@@ -232,49 +150,12 @@ class MercureHub implements Hub {
     historySize: () => this.store.historySize(),
     storeUp: () => this.store.health().ok,
   };
-  private readonly settings: {
-    anonymous: boolean;
-    publishOrigins: readonly string[] | '*';
-    cookieName: string;
-    subscriptions: boolean;
-    heartbeatMs: number;
-    writeTimeoutMs: number;
-    maxBufferedBytes: number;
-    maxSubscribers: number;
-    maxSubscribersPerAddress: number;
-    maxPendingUpdates: number;
-    trustProxy: boolean;
-    demo: HubOptions['demo'];
-    metrics: boolean;
-    shutdownRetryMs: number;
-  };
+  private readonly settings: HubSettings;
 
   constructor(options: HubOptions) {
-    this.logger = options.logger ?? stderrLogger;
-    this.bodyTimeoutMs = option('bodyTimeoutMs', options.bodyTimeoutMs, DEFAULT_BODY_TIMEOUT_MS);
-    this.limits = {
-      maxUpdateBytes: option('maxUpdateBytes', options.maxUpdateBytes, 1024 * 1024),
-      maxTopics: option('maxTopics', options.maxTopics, 100),
-      maxTopicLength: option('maxTopicLength', options.maxTopicLength, 2048),
-    };
-    this.settings = {
-      anonymous: options.anonymous ?? false,
-      publishOrigins: options.publishOrigins ?? [],
-      cookieName: options.cookieName ?? 'mercureAuthorization',
-      subscriptions: options.subscriptions ?? false,
-      heartbeatMs: option('heartbeatMs', options.heartbeatMs, 15_000),
-      writeTimeoutMs: option('writeTimeoutMs', options.writeTimeoutMs, 0),
-      maxBufferedBytes: option('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
-      maxSubscribers: option('maxSubscribers', options.maxSubscribers, 50_000),
-      maxSubscribersPerAddress: option('maxSubscribersPerAddress', options.maxSubscribersPerAddress, 10_000),
-      maxPendingUpdates: option('maxPendingUpdates', options.maxPendingUpdates, 10_000),
-      trustProxy: options.trustProxy ?? false,
-      demo: options.demo,
-      metrics: options.metrics ?? true,
-      shutdownRetryMs: option('shutdownRetryMs', options.shutdownRetryMs, 2000),
-    };
-    const maxTokenBytes = option('maxTokenBytes', options.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES);
-    const tolerance = option('clockToleranceSeconds', options.clockToleranceSeconds, 0);
+    this.settings = resolveHubOptions(options);
+    this.logger = this.settings.logger;
+    const { maxTokenBytes, clockToleranceSeconds: tolerance } = this.settings;
     const publisherKey = options.publisherJwt;
     const subscriberKey = options.subscriberJwt ?? options.publisherJwt;
     this.publisherJwt =
@@ -283,10 +164,11 @@ class MercureHub implements Hub {
       subscriberKey === publisherKey
         ? this.publisherJwt
         : subscriberKey && new JwtVerifier(subscriberKey, this.selectors, maxTokenBytes, tolerance);
-    if (options.corsOrigins !== undefined) {
+    const { corsOrigins } = this.settings;
+    if (corsOrigins !== undefined) {
       this.cors = createCorsPolicy({
-        origins: options.corsOrigins,
-        credentials: options.corsOrigins !== '*',
+        origins: corsOrigins,
+        credentials: corsOrigins !== '*',
         methods: ['GET', 'POST', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control'],
         exposeHeaders: ['Last-Event-ID'],
@@ -294,7 +176,7 @@ class MercureHub implements Hub {
     }
     this.store = options.store ?? new MemoryStore({ historySize: options.historySize });
     this.metricsRegistry = this.settings.metrics ? new HubMetrics(this.counters, this.store.kind) : undefined;
-    if (options.dashboard ?? true) {
+    if (this.settings.dashboard) {
       const presence = this.store.presence;
       this.dashboard = new DashboardFeed(
         () => {
@@ -487,17 +369,17 @@ class MercureHub implements Hub {
     if (this.closing) throw shuttingDown();
     const topics = query.getAll('topic');
     if (topics.length === 0) throw new HubError('bad-request', 'Missing "topic" parameter.');
-    if (topics.length > this.limits.maxTopics) {
+    if (topics.length > this.settings.limits.maxTopics) {
       throw new HubError(
         'bad-request',
-        `Too many "topic" parameters (the limit is ${this.limits.maxTopics}).`,
+        `Too many "topic" parameters (the limit is ${this.settings.limits.maxTopics}).`,
       );
     }
     for (const topic of topics) {
-      if (topic.length > this.limits.maxTopicLength) {
+      if (topic.length > this.settings.limits.maxTopicLength) {
         throw new HubError(
           'bad-request',
-          `A topic selector is longer than ${this.limits.maxTopicLength} characters.`,
+          `A topic selector is longer than ${this.settings.limits.maxTopicLength} characters.`,
         );
       }
     }
@@ -722,8 +604,8 @@ class MercureHub implements Hub {
           'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
         );
       }
-      const body = await readBody(req, this.limits.maxUpdateBytes, this.bodyTimeoutMs);
-      const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.limits);
+      const body = await readBody(req, this.settings.limits.maxUpdateBytes, this.settings.bodyTimeoutMs);
+      const update = validateUpdate(parseUpdate(body, req.headers['content-type']), this.settings.limits);
       for (const topic of update.topics) {
         if (!matchesAny(allowed, topic)) {
           throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
@@ -745,7 +627,7 @@ class MercureHub implements Hub {
       seq: _seq,
       frame: _frame,
       ...update
-    } = await this.append(validateUpdate(init, this.limits), arrivedAt);
+    } = await this.append(validateUpdate(init, this.settings.limits), arrivedAt);
     return update;
   }
 
@@ -877,7 +759,7 @@ class MercureHub implements Hub {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const graceMs = options.graceMs ?? 5000;
+    const graceMs = options.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);

@@ -6,7 +6,8 @@ export {
 } from './authorization.js';
 export { HubError, type HubErrorCode } from './errors.js';
 export { siarHubFastify } from './fastify.js';
-export { createHub, HUB_PATH, type Hub, type HubOptions, type HubStats } from './hub.js';
+export { createHub, HUB_PATH, type Hub, type HubStats } from './hub.js';
+export type { HubOptions } from './hub-options.js';
 export {
   closeHubServer,
   createHubServer,

@@ -12,14 +12,14 @@ export interface UpdateLimits {
   maxTopicLength: number;
 }
 
-/** Reads a request body up to `limit` bytes; 413 beyond it. Uses a body a framework already parsed. */
-/** Default time a publish body may take to arrive, whatever the protocol: 60 s. */
-export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
-
+/**
+ * Reads a request body up to `limit` bytes (413 beyond it) within `timeoutMs` (408 after it). Uses a
+ * body a framework already parsed.
+ */
 export async function readBody(
   req: IncomingMessage & { body?: unknown },
   limit: number,
-  timeoutMs = DEFAULT_BODY_TIMEOUT_MS,
+  timeoutMs: number,
 ): Promise<Buffer | object> {
   if (req.body !== undefined && req.body !== null) {
     // Express or Fastify parsed the body before the hub saw it.
