@@ -50,7 +50,8 @@ export class DashboardFeed {
   /** Takes a new subscriber in when it watches the dashboard; starts the timer for the first one. */
   add(subscriber: Subscriber): void {
     if (!subscriber.selectors.some(({ selector }) => selector === DASHBOARD_TOPIC)) return;
-    if (subscriber.claims === undefined || !anyTopicMatches(subscriber.claims, [DASHBOARD_TOPIC])) return;
+    const allowed = subscriber.grants?.subscribe;
+    if (allowed === undefined || !anyTopicMatches(allowed, [DASHBOARD_TOPIC])) return;
     this.watchers.add(subscriber);
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.send(), DASHBOARD_INTERVAL_MS);

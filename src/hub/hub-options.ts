@@ -1,8 +1,8 @@
 import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
-import type { JwtKeyOptions } from './authorization.js';
 import { HubError } from './errors.js';
+import type { JwtKeyOptions } from './jwt-verifier.js';
 import type { UpdateLimits } from './publish.js';
 import type { HubStore } from './stores/store.js';
 

@@ -6,13 +6,7 @@ import { createEventStream, createSocketEventStream } from '../server/create.js'
 import type { EventStream, EventStreamOptions } from '../server/event-stream.js';
 import type { Logger } from '../server/logger.js';
 import { serverStats } from '../server/stats.js';
-import {
-  type Claims,
-  checkPublishOrigin,
-  JwtVerifier,
-  missingToken,
-  presentedToken,
-} from './authorization.js';
+import { Authorizer, checkPublishOrigin, missingToken } from './authorization.js';
 import { DashboardFeed } from './dashboard.js';
 import { serveDashboard } from './dashboard-page.js';
 import { serveDemo } from './demo.js';
@@ -127,8 +121,7 @@ class MercureHub implements Hub {
   private readonly logger: Logger;
   private readonly store: HubStore;
   private readonly selectors = new SelectorCache();
-  private readonly publisherJwt: JwtVerifier | undefined;
-  private readonly subscriberJwt: JwtVerifier | undefined;
+  private readonly authorizer: Authorizer;
   private readonly cors: ReturnType<typeof createCorsPolicy> | undefined;
   private readonly index = new SubscriberIndex();
   private readonly subscribers = new Map<string, Subscriber>();
@@ -155,15 +148,7 @@ class MercureHub implements Hub {
   constructor(options: HubOptions) {
     this.settings = resolveHubOptions(options);
     this.logger = this.settings.logger;
-    const { maxTokenBytes, clockToleranceSeconds: tolerance } = this.settings;
-    const publisherKey = options.publisherJwt;
-    const subscriberKey = options.subscriberJwt ?? options.publisherJwt;
-    this.publisherJwt =
-      publisherKey && new JwtVerifier(publisherKey, this.selectors, maxTokenBytes, tolerance);
-    this.subscriberJwt =
-      subscriberKey === publisherKey
-        ? this.publisherJwt
-        : subscriberKey && new JwtVerifier(subscriberKey, this.selectors, maxTokenBytes, tolerance);
+    this.authorizer = new Authorizer(options, this.settings, this.selectors);
     const { corsOrigins } = this.settings;
     if (corsOrigins !== undefined) {
       this.cors = createCorsPolicy({
@@ -200,8 +185,7 @@ class MercureHub implements Hub {
     }
     this.opened = Promise.all([
       this.store.open((update) => this.dispatch(update)),
-      this.publisherJwt?.ready(),
-      this.subscriberJwt?.ready(),
+      this.authorizer.ready(),
     ]).then(() => undefined);
     // Requests wait on `opened` and answer its error; a caller learns of it from `ready()`.
     this.opened.catch(() => {});
@@ -341,22 +325,6 @@ class MercureHub implements Hub {
     return true;
   };
 
-  private async authorize(
-    req: { headers: IncomingHttpHeaders },
-    query: URLSearchParams,
-    verifier: JwtVerifier | undefined,
-    what: string,
-  ): Promise<{ claims: Claims; carrier: string } | undefined> {
-    const presented = presentedToken(req, query, this.settings.cookieName);
-    if (presented === undefined) return undefined;
-    if (verifier === undefined) {
-      throw new HubError('unauthorized', `${what} with a token is not possible: the hub has no key for it.`, {
-        'www-authenticate': 'Bearer realm="mercure"',
-      });
-    }
-    return { claims: await verifier.verify(presented.token), carrier: presented.carrier };
-  }
-
   private clientAddress(exchange: SubscribeExchange): string {
     if (this.settings.trustProxy) {
       const forwarded = headerValue(exchange.headers['x-forwarded-for'])?.split(',')[0]?.trim();
@@ -383,7 +351,7 @@ class MercureHub implements Hub {
         );
       }
     }
-    const auth = await this.authorize(req, query, this.subscriberJwt, 'Subscribing');
+    const auth = await this.authorizer.authorize(req, query, 'subscriber', 'Subscribing');
     if (auth === undefined && !this.settings.anonymous) throw missingToken('Subscribing to this hub');
     if (req.method === 'HEAD') {
       // The headers only: a stream's bytes after a HEAD answer would be read as the next response.
@@ -414,8 +382,7 @@ class MercureHub implements Hub {
       newUpdateId(),
       // A selector given twice is one subscription (one subscription event, one API entry).
       [...new Set(topics)].map((topic) => this.selectors.get(topic)),
-      auth?.claims.subscribe,
-      auth?.claims.payload,
+      auth?.grants,
       address,
     );
     // Registered before the history is read, holding what arrives live meanwhile: no gap.
@@ -453,7 +420,7 @@ class MercureHub implements Hub {
     });
     subscriber.stream = stream;
     this.unregisterOnClose(stream, subscriber);
-    this.setDeadline(subscriber, auth?.claims.expiresAt);
+    this.setDeadline(subscriber, auth?.expiresAt);
     // The history goes out as fast as the client takes it: written all at once, a long one would pass
     // maxBufferedBytes and drop a client that reads well. Live updates wait in `pending` meanwhile.
     let backlog = replayed;
@@ -594,10 +561,10 @@ class MercureHub implements Hub {
     // In flight from the request on, not from its append: close() waits for a body still arriving.
     this.inFlight++;
     try {
-      const auth = await this.authorize(req, query, this.publisherJwt, 'Publishing');
+      const auth = await this.authorizer.authorize(req, query, 'publisher', 'Publishing');
       if (auth === undefined) throw missingToken('Publishing');
       if (auth.carrier === 'cookie') checkPublishOrigin(req, this.settings.publishOrigins);
-      const allowed = auth.claims.publish;
+      const allowed = auth.grants.publish;
       if (allowed === undefined || allowed.length === 0) {
         throw new HubError(
           'forbidden',
@@ -641,9 +608,9 @@ class MercureHub implements Hub {
       throw new HubError('method-not-allowed', 'The subscriptions API answers GET only.', { allow: 'GET' });
     const wanted = parseSubscriptionsPath(path.slice(SUBSCRIPTIONS_PATH.length));
     if (wanted === undefined) throw new HubError('not-found', 'Not a subscriptions API path.');
-    const auth = await this.authorize(req, query, this.subscriberJwt, 'Reading subscriptions');
+    const auth = await this.authorizer.authorize(req, query, 'subscriber', 'Reading subscriptions');
     if (auth === undefined) throw missingToken('The subscriptions API');
-    const claim = auth.claims.subscribe;
+    const claim = auth.grants.subscribe;
     if (claim === undefined || !anyTopicMatches(claim, [path])) {
       throw new HubError('forbidden', `The token's "mercure.subscribe" claim does not match ${path}.`);
     }

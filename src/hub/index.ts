@@ -1,9 +1,3 @@
-export {
-  type Claims,
-  JWT_ALGORITHMS,
-  type JwtAlgorithm,
-  type JwtKeyOptions,
-} from './authorization.js';
 export { HubError, type HubErrorCode } from './errors.js';
 export { siarHubFastify } from './fastify.js';
 export { createHub, HUB_PATH, type Hub, type HubStats } from './hub.js';
@@ -15,9 +9,11 @@ export {
   type HubServer,
   type HubServerOptions,
 } from './hub-server.js';
+export { JWT_ALGORITHMS, type JwtAlgorithm, type JwtKeyOptions } from './jwt-verifier.js';
 export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
 export { SUBSCRIPTIONS_PATH, subscriptionTopic } from './subscriptions.js';
+export type { Grants } from './token-formats/token-format.js';
 export {
   type AuthorizationCookieOptions,
   authorizationCookie,

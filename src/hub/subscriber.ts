@@ -1,4 +1,5 @@
 import type { EventStream } from '../server/event-stream.js';
+import type { Grants } from './token-formats/token-format.js';
 import { anyTopicMatches, type TopicSelector } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
 
@@ -8,10 +9,8 @@ export class Subscriber {
   readonly id: string;
   /** The selectors of its `topic` query parameters. */
   readonly selectors: readonly TopicSelector[];
-  /** Its `mercure.subscribe` claim: which private updates it may receive; undefined: none. */
-  readonly claims: readonly TopicSelector[] | undefined;
-  /** Its `mercure.payload` claim. */
-  readonly payload: unknown;
+  /** What its token grants (which private updates it may receive, its payload); undefined: no token. */
+  readonly grants: Grants | undefined;
   /** Where it connects from, for the per-address limit. */
   readonly address: string;
   stream: EventStream | undefined;
@@ -28,17 +27,10 @@ export class Subscriber {
    */
   pending: StoredUpdate[] | null | undefined;
 
-  constructor(
-    id: string,
-    selectors: readonly TopicSelector[],
-    claims: readonly TopicSelector[] | undefined,
-    payload: unknown,
-    address: string,
-  ) {
+  constructor(id: string, selectors: readonly TopicSelector[], grants: Grants | undefined, address: string) {
     this.id = id;
     this.selectors = selectors;
-    this.claims = claims;
-    this.payload = payload;
+    this.grants = grants;
     this.address = address;
   }
 
@@ -47,8 +39,10 @@ export class Subscriber {
     return anyTopicMatches(this.selectors, update.topics);
   }
 
-  /** True when the subscriber may see the update: it is public, or a topic matches its claim. */
+  /** True when the subscriber may see the update: it is public, or a topic matches its subscribe grants. */
   mayReceive(update: StoredUpdate): boolean {
-    return !update.private || (this.claims !== undefined && anyTopicMatches(this.claims, update.topics));
+    if (!update.private) return true;
+    const allowed = this.grants?.subscribe;
+    return allowed !== undefined && anyTopicMatches(allowed, update.topics);
   }
 }

@@ -41,7 +41,8 @@ export function subscriptionDocument(
     subscriber: subscriber.id,
     active,
   };
-  if (subscriber.payload !== undefined) document.payload = subscriber.payload;
+  const payload = subscriber.grants?.payload;
+  if (payload !== undefined) document.payload = payload;
   return document;
 }
 

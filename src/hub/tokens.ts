@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import type { JwtAlgorithm } from './authorization.js';
 import { HubError } from './errors.js';
+import type { JwtAlgorithm } from './jwt-verifier.js';
 
 /** What a token allows: the `mercure` claim. */
 export interface MercureClaim {

@@ -84,7 +84,6 @@ describe('the subscriber index holds each selector as its matcher type says', ()
       id,
       selectors.map(([text, syntax]) => cache.get(text, syntax)),
       undefined,
-      undefined,
       '127.0.0.1',
     );
 
