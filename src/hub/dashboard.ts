@@ -108,7 +108,7 @@ export class DashboardFeed {
     const frame = Frame.of({ data: JSON.stringify(payload) });
     for (const watcher of this.watchers) {
       // A watcher still replaying its history gets the next figures instead.
-      if (watcher.pending === undefined && watcher.stream?.isOpen) watcher.stream.sendFrame(frame);
+      if (watcher.phase.name === 'live' && watcher.stream?.isOpen) watcher.stream.sendFrame(frame);
     }
   }
 

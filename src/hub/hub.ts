@@ -22,7 +22,7 @@ import { HubMetrics } from './metrics.js';
 import { parseUpdate, readBody, type UpdateLimits, validateUpdate } from './publish.js';
 import { MemoryStore } from './stores/memory.js';
 import type { HubStore } from './stores/store.js';
-import { Subscriber } from './subscriber.js';
+import { LIVE, OVERFLOWED, replaying, Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import {
   parseSubscriptionsPath,
@@ -386,7 +386,7 @@ class MercureHub implements Hub {
       address,
     );
     // Registered before the history is read, holding what arrives live meanwhile: no gap.
-    if (lastEventId !== undefined) subscriber.pending = [];
+    if (lastEventId !== undefined) subscriber.phase = replaying();
     this.register(subscriber);
     let found = false;
     let requestedSeq: number | undefined;
@@ -422,24 +422,23 @@ class MercureHub implements Hub {
     this.unregisterOnClose(stream, subscriber);
     this.setDeadline(subscriber, auth?.expiresAt);
     // The history goes out as fast as the client takes it: written all at once, a long one would pass
-    // maxBufferedBytes and drop a client that reads well. Live updates wait in `pending` meanwhile.
+    // maxBufferedBytes and drop a client that reads well. Live updates are held meanwhile.
     let backlog = replayed;
     for (;;) {
       for (const update of backlog) {
         if (!stream.sendFrame(update.frame)) await stream.drained();
         if (!stream.isOpen) return;
       }
-      const pending = subscriber.pending;
-      if (pending === null) {
-        // Too much arrived while replaying: the client reconnects with its last ID and catches up.
+      const phase = subscriber.phase;
+      if (phase.name === 'overflowed') {
         stream.close();
         return;
       }
-      if (pending === undefined || pending.length === 0) break;
-      subscriber.pending = [];
-      backlog = pending.filter((update) => update.seq > lastSeen);
+      if (phase.name === 'live' || phase.held.length === 0) break;
+      subscriber.phase = replaying();
+      backlog = phase.held.filter((update) => update.seq > lastSeen);
     }
-    subscriber.pending = undefined;
+    subscriber.phase = LIVE;
     this.counters.deliveries += replayed.length;
     if (this.settings.subscriptions) {
       this.announce(subscriber, true);
@@ -516,13 +515,14 @@ class MercureHub implements Hub {
     let delivered = 0;
     this.index.forEachMatch(update, (subscriber) => {
       if ((isPrivate && !subscriber.mayReceive(update)) || seq <= subscriber.replayedUpTo) return;
-      const pending = subscriber.pending;
-      if (pending === undefined) {
+      const phase = subscriber.phase;
+      // The live phase is one shared object: one comparison on the hot path.
+      if (phase === LIVE) {
         subscriber.stream?.sendFrame(frame);
         delivered++;
-      } else if (pending !== null) {
-        if (pending.length < maxPending) pending.push(update);
-        else subscriber.pending = null;
+      } else if (phase.name === 'replaying') {
+        if (phase.held.length < maxPending) phase.held.push(update);
+        else subscriber.phase = OVERFLOWED;
       }
     });
     this.counters.deliveries += delivered;
