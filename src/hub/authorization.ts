@@ -32,15 +32,34 @@ export class Authorizer {
   private readonly subscriber: JwtVerifier | undefined;
   private readonly cookieName: string;
 
-  /** The subscribers' key defaults to the publishers'; both share `selectors`, the hub's cache. */
+  /**
+   * The subscribers' key defaults to the publishers'; both share `selectors`, the hub's cache.
+   * Throws a `HubError` (`invalid-option`) for a key that is empty or missing, and for a hub with no
+   * key at all that is not anonymous-only: no token could ever be valid there.
+   */
   constructor(
     keys: { publisherJwt?: JwtKeyOptions; subscriberJwt?: JwtKeyOptions },
-    settings: { maxTokenBytes: number; clockToleranceSeconds: number; cookieName: string },
+    settings: {
+      maxTokenBytes: number;
+      clockToleranceSeconds: number;
+      cookieName: string;
+      anonymous: boolean;
+    },
     selectors: SelectorCache,
   ) {
     const { maxTokenBytes, clockToleranceSeconds } = settings;
     this.cookieName = settings.cookieName;
     const publisherKey = keys.publisherJwt;
+    if (publisherKey !== undefined) requireKey('publisherJwt', publisherKey);
+    if (keys.subscriberJwt !== undefined) requireKey('subscriberJwt', keys.subscriberJwt);
+    if (publisherKey === undefined && keys.subscriberJwt === undefined && !settings.anonymous) {
+      throw new HubError(
+        'invalid-option',
+        'The hub has no key, so no token could ever be valid for it: set publisherJwt: { key } (a shared ' +
+          'secret, or a public key with its algorithm). For a hub of anonymous subscribers only (no ' +
+          'publishing over HTTP; hub.publish() still works), set anonymous: true instead.',
+      );
+    }
     const subscriberKey = keys.subscriberJwt ?? publisherKey;
     this.publisher =
       publisherKey && new JwtVerifier(publisherKey, selectors, maxTokenBytes, clockToleranceSeconds);
@@ -75,6 +94,21 @@ export class Authorizer {
     }
     const { grants, expiresAt } = await verifier.verify(presented.token);
     return { grants, expiresAt, carrier: presented.carrier };
+  }
+}
+
+/** Refuses a key that is missing or empty (an unset environment variable, most often). */
+function requireKey(name: string, options: JwtKeyOptions): void {
+  const { key } = options;
+  // A caller without types can pass anything: undefined and null are the usual mistakes.
+  const missing = key === undefined || key === null;
+  if (missing || ((typeof key === 'string' || key instanceof Uint8Array) && key.length === 0)) {
+    throw new HubError(
+      'invalid-option',
+      `${name}.key is ${missing ? 'missing' : 'empty'}, so no token could ever be valid for it. ` +
+        'Set it to your secret (or public key): when it comes from an environment variable, check ' +
+        'that the variable is set before creating the hub.',
+    );
   }
 }
 

@@ -80,7 +80,6 @@ async function importKey(options: JwtKeyOptions): Promise<CryptoKey | Uint8Array
         `${algorithm} takes a shared secret, but the key given looks like a public key. Set the algorithm of that key (RS256, ES256, EdDSA…).`,
       );
     }
-    if (key.length === 0) throw new HubError('invalid-option', 'The JWT secret must not be empty.');
     return new TextEncoder().encode(key);
   }
   try {
