@@ -1,19 +1,17 @@
 import type { ServerResponse } from 'node:http';
+import type { DashboardFigures } from './dashboard-figures.js';
 import type { HubCounters } from './metrics.js';
 import type { HubStore } from './stores/store.js';
 
-/** Live figures of a hub, for health checks and the dashboard. */
-export interface HubStats {
-  subscribers: number;
-  subscribersTotal: number;
-  updatesPublished: number;
-  updatesDispatched: number;
-  deliveries: number;
-  historySize: number;
-  store: { kind: string; ok: boolean; detail?: string };
-  /** Selectors in use and how many subscribers use each, most used first (at most 20). */
-  topSelectors: Array<{ selector: string; subscribers: number }>;
-}
+/**
+ * Live figures of a hub, for health checks and the dashboard: the dashboard's figures
+ * (`dashboard-figures.ts`, which documents each) without those of its feed. `topSelectors` lists at
+ * most 20.
+ */
+export type HubStats = Omit<
+  DashboardFigures,
+  'time' | 'intervalMs' | 'startedAt' | 'slowConsumersClosed' | 'latency' | 'nodes'
+>;
 
 /** Selectors listed in `topSelectors`. */
 const TOP_SELECTORS = 20;
