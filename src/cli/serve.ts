@@ -5,6 +5,7 @@ import {
   createHub,
   createToken,
   DEFAULT_MEMORY_HISTORY,
+  type Hub,
   type HubOptions,
   type HubStore,
   JWT_ALGORITHMS,
@@ -219,8 +220,10 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     dashboard,
     logger: stderrLogger,
   };
-  const hub = createHub(options);
+  let hub: Hub;
   try {
+    // createHub refuses a key it cannot use (an empty key file, say) at once; ready() the rest.
+    hub = createHub(options);
     await hub.ready();
   } catch (error) {
     throw new UsageError(

@@ -1,5 +1,5 @@
+import { SUBSCRIPTIONS_PATH } from './paths.js';
 import { isMatcherType, type MatcherType } from './selectors/matchers.js';
-import { SUBSCRIPTIONS_PATH } from './subscriptions.js';
 import type { UpdateInit } from './update.js';
 import { expandUriTemplate } from './uri-template/index.js';
 

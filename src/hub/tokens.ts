@@ -1,7 +1,7 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import type { JwtAlgorithm } from './authorization.js';
 import { HubError } from './errors.js';
+import type { JwtAlgorithm } from './jwt-verifier.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './resource-metadata.js';
 
 /** What a token allows: the `mercure` claim. */

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWSHeaderParameters } from 'jose';
-import { JWT_ALGORITHMS, type JwtAlgorithm } from '../authorization.js';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../jwt-verifier.js';
 
 /** A key jose verifies signatures with. */
 export type VerificationKey = CryptoKey | KeyObject | Uint8Array;
