@@ -233,7 +233,7 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   }
   let server: HubServer;
   try {
-    server = createHubServer(hub, listening.server);
+    server = createHubServer(hub, { ...listening.server, logger: stderrLogger });
   } catch (error) {
     await hub.close();
     throw new UsageError(`Cannot serve with this certificate and key: ${(error as Error).message}`, 1);

@@ -43,7 +43,10 @@ export function hubStats({ store, counters, subscribers }: HealthParts): HubStat
 }
 
 /** `GET /healthz`: 200 while the store is up and the hub open, else 503; the state in JSON. */
-export function answerHealth(res: ServerResponse, { store, subscribers, lifecycle }: HealthParts): void {
+export function answerHealth(
+  res: ServerResponse,
+  { store, subscribers, lifecycle, counters }: HealthParts,
+): void {
   const health = store.health();
   const closing = lifecycle.closing;
   res.writeHead(health.ok && !closing ? 200 : 503, {
@@ -55,6 +58,8 @@ export function answerHealth(res: ServerResponse, { store, subscribers, lifecycl
       status: closing ? 'closing' : health.ok ? 'ok' : 'degraded',
       store: { kind: store.kind, ...health },
       subscribers: subscribers.size,
+      // The most it holds: maxSubscribers, within the descriptor limit (capacity.ts).
+      capacity: counters.subscriberCapacity,
     }),
   );
 }

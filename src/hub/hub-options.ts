@@ -1,6 +1,7 @@
 import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
+import { descriptorBudget, subscriberCapacity } from './capacity.js';
 import { HubError } from './errors.js';
 import type { JwtKeyOptions } from './jwt-verifier.js';
 import type { UpdateLimits } from './publish.js';
@@ -41,7 +42,11 @@ export interface HubOptions {
   maxTopics?: number;
   /** Longest topic or selector, in characters. Default 2,048. */
   maxTopicLength?: number;
-  /** Most subscribers at once; more get 503 with Retry-After. Default 50,000. */
+  /**
+   * Most subscribers at once; more get 503 with Retry-After. Default 50,000. Never more than the
+   * process's descriptor limit can hold, after a reserve for publishers and the rest (capacity.ts):
+   * a larger value is lowered to that, with a warning.
+   */
   maxSubscribers?: number;
   /** Most subscribers from one client address; more get 429 with Retry-After. Default 10,000. */
   maxSubscribersPerAddress?: number;
@@ -152,6 +157,7 @@ export function hubIntegerOption(
 /** Fills in the defaults of `options` and checks its numbers; throws a `HubError` (`invalid-option`). */
 export function resolveHubOptions(options: HubOptions): HubSettings {
   const int = (name: NumericOption, fallback: number) => hubIntegerOption(name, options[name], fallback);
+  const logger = options.logger ?? stderrLogger;
   return {
     anonymous: options.anonymous ?? false,
     corsOrigins: options.corsOrigins,
@@ -166,7 +172,12 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
       maxTopics: int('maxTopics', DEFAULT_MAX_TOPICS),
       maxTopicLength: int('maxTopicLength', DEFAULT_MAX_TOPIC_LENGTH),
     },
-    maxSubscribers: int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
+    maxSubscribers: subscriberCapacity(
+      int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
+      options.maxSubscribers !== undefined,
+      descriptorBudget(),
+      logger,
+    ),
     maxSubscribersPerAddress: int('maxSubscribersPerAddress', DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS),
     maxPendingUpdates: int('maxPendingUpdates', DEFAULT_MAX_PENDING_UPDATES),
     bodyTimeoutMs: int('bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
@@ -177,6 +188,6 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
     dashboard: options.dashboard ?? true,
     metrics: options.metrics ?? true,
     shutdownRetryMs: int('shutdownRetryMs', DEFAULT_SHUTDOWN_RETRY_MS),
-    logger: options.logger ?? stderrLogger,
+    logger,
   };
 }

@@ -80,6 +80,8 @@ class MercureHub implements Hub {
       updatesDispatched: 0,
       deliveries: 0,
       publishRefused: 0,
+      subscriberCapacity: settings.maxSubscribers,
+      subscribersRefusedCapacity: 0,
       historySize: () => store.historySize(),
       storeUp: () => store.health().ok,
     };

@@ -1,6 +1,7 @@
 import type { EventStream } from '../server/event-stream.js';
 import type { Logger } from '../server/logger.js';
 import { type Authorizer, missingToken } from './authorization.js';
+import { BurstLog } from './burst-log.js';
 import type { DashboardFeed } from './dashboard.js';
 import { HubError, storeFailed } from './errors.js';
 import { headerValue } from './http1-front.js';
@@ -50,11 +51,16 @@ export class Subscribers {
   private readonly settings: HubSettings;
   private readonly counters: HubCounters;
   private readonly dashboard: DashboardFeed | undefined;
+  private readonly refusedLog: BurstLog;
 
   constructor(private readonly parts: SubscribeParts) {
     this.settings = parts.settings;
     this.counters = parts.counters;
     this.dashboard = parts.dashboard;
+    this.refusedLog = new BurstLog(
+      parts.logger,
+      'Refusing subscribers: the hub holds its most (503 with Retry-After).',
+    );
   }
 
   /** Subscribers connected (or connecting) now. */
@@ -214,11 +220,15 @@ export class Subscribers {
   private admit(address: string): void {
     const { maxSubscribers, maxSubscribersPerAddress } = this.settings;
     if (this.all.size >= maxSubscribers) {
-      throw new HubError(
+      this.counters.subscribersRefusedCapacity++;
+      this.refusedLog.note({ maxSubscribers });
+      const full = new HubError(
         'unavailable',
         `The hub holds its maximum of ${maxSubscribers} subscribers. Try again later.`,
         { 'retry-after': '10' },
       );
+      full.logged = true;
+      throw full;
     }
     if ((this.perAddress.get(address) ?? 0) >= maxSubscribersPerAddress) {
       throw new HubError(
