@@ -16,8 +16,7 @@ import { readBody } from '../../examples/serve.js';
 import { createSelfSignedCertificate } from '../../src/cli/dev-certificate.js';
 import { createToken } from '../../src/hub/index.js';
 import { createEventStream, refuse } from '../../src/server/index.js';
-import { closeServer, listen, sleep, waitFor } from '../helpers/net.js';
-import { freePort } from '../helpers/redis.js';
+import { closeServer, freePort, listen, sleep, waitFor } from '../helpers/net.js';
 import { openSse, type SseConnection } from '../helpers/sse-client.js';
 import { listening, type Running, readmeSnippets, type Snippet, Workspace } from './readme-snippets.js';
 
@@ -369,7 +368,7 @@ describeSnippet('hub-server', (snippet) => {
       SIAR_KEY: '',
     });
     expect(await running.exit()).toBe(1);
-    expect(running.stderr()).toContain('Set SIAR_KEY to the publisher key.');
+    expect(running.stderr()).toContain('Set SIAR_KEY to the JWT secret of the hub.');
   });
 
   it('with SIAR_KEY, serves HTTP/2 over TLS and shuts down on SIGTERM', async () => {
