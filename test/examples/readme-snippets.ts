@@ -13,14 +13,11 @@
 // written (as a user would copy it); a marked one then runs with the replacements in a process of its
 // own. Shell blocks run with `sh -e` in the same workspace, where `siar` (and `npx siar`) is this
 // checkout's dist/cli/main.js.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, spawnProcess } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/net.js';
-
-export const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 
 /** How long a snippet's process may take to print what a test waits for. */
 const OUTPUT_TIMEOUT_MS = 20_000;
@@ -83,7 +80,7 @@ function makeSnippet(
 }
 
 /** Every fenced code block of README.md, in order; a marked one carries its mark's name. */
-export function readmeSnippets(path = join(REPOSITORY, 'README.md')): Snippet[] {
+export function readmeSnippets(path = join(REPO_ROOT, 'README.md')): Snippet[] {
   const lines = readFileSync(path, 'utf8').split('\n');
   const snippets: Snippet[] = [];
   const names = new Set<string>();
@@ -122,16 +119,16 @@ export class Workspace {
   private readonly running: Running[] = [];
 
   constructor() {
-    mkdirSync(join(REPOSITORY, 'test-output'), { recursive: true });
+    mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
     // Inside the repository, so `siar/*` resolves to this package (its dist/) and its dependencies to
     // node_modules/, as they would in a project that installed siar.
-    this.dir = mkdtempSync(join(REPOSITORY, 'test-output', 'readme-'));
+    this.dir = mkdtempSync(join(REPO_ROOT, 'test-output', 'readme-'));
     this.bin = join(this.dir, 'bin');
     mkdirSync(this.bin);
     const shim = join(this.bin, 'siar');
     writeFileSync(
       shim,
-      `#!/bin/sh\nexec '${process.execPath}' '${join(REPOSITORY, 'dist/cli/main.js')}' "$@"\n`,
+      `#!/bin/sh\nexec '${process.execPath}' '${join(REPO_ROOT, 'dist/cli/main.js')}' "$@"\n`,
     );
     chmodSync(shim, 0o755);
   }
@@ -169,7 +166,7 @@ export class Workspace {
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
     const tsc = this.start(
       process.execPath,
-      [join(REPOSITORY, 'node_modules/typescript/bin/tsc'), '-p', dir],
+      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir],
       {},
     );
     await tsc.exit(TYPECHECK_TIMEOUT_MS);
@@ -189,67 +186,40 @@ export class Workspace {
   /** Runs one of package.json's scripts as `npm run` would: in the repository, `node` being this Node.js. */
   runScript(name: string, env: Record<string, string> = {}): Running {
     const scripts: Record<string, string> = JSON.parse(
-      readFileSync(join(REPOSITORY, 'package.json'), 'utf8'),
+      readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'),
     ).scripts;
     const script = scripts[name];
     if (script === undefined) throw new Error(`package.json has no script ${name}`);
-    return this.start('sh', ['-ec', script], env, REPOSITORY);
+    return this.start('sh', ['-ec', script], env, REPO_ROOT);
   }
 
   private start(program: string, args: string[], env: Record<string, string>, cwd = this.dir): Running {
-    const child = spawn(program, args, {
+    const name = [program, ...args].join(' ');
+    // Under setsid: a process group of its own (spawned as no group's leader, setsid does not fork,
+    // so the pid is the group's), so that stop() reaches what a shell started too.
+    const started = spawnProcess('setsid', [program, ...args], {
       cwd,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        ...env,
-        PATH: `${this.bin}:${dirname(process.execPath)}:${process.env.PATH}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so stop() reaches what a shell started too.
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+      env: { NO_COLOR: '1', ...env, PATH: `${this.bin}:${dirname(process.execPath)}:${process.env.PATH}` },
+      name,
     });
     let ended = false;
-    const exited = new Promise<number | string>((resolve) =>
-      child.once('close', (code, signal) => {
-        ended = true;
-        resolve(code ?? signal ?? 'unknown');
-      }),
-    );
-    const printed = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+    void started.exited.then(() => {
+      ended = true;
+    });
     const running: Running = {
-      stdout: () => stdout,
-      stderr: () => stderr,
+      stdout: started.stdout,
+      stderr: started.stderr,
       hasEnded: () => ended,
-      exit: (timeoutMs) => within(exited, `${args.join(' ')} to end`, timeoutMs),
-      async waitFor(pattern) {
-        const match = await waitFor(
-          () => pattern.exec(stdout) ?? pattern.exec(stderr) ?? (ended ? 'ended' : null),
-          OUTPUT_TIMEOUT_MS,
-          `${pattern} in the output of ${args.join(' ')}`,
-        ).catch((error: Error) => {
-          throw new Error(`${error.message}; it printed\n${printed()}`);
-        });
-        if (match === 'ended')
-          throw new Error(`${args.join(' ')} ended before printing ${pattern}; ${printed()}`);
-        return match as RegExpExecArray;
-      },
+      exit: (timeoutMs) => within(started.exited, `${name} to end`, timeoutMs),
+      waitFor: (pattern) => started.waitFor(pattern, OUTPUT_TIMEOUT_MS),
       async stop(signal = 'SIGTERM') {
         try {
-          if (!ended && child.pid !== undefined) process.kill(-child.pid, signal);
+          if (!ended) process.kill(-started.pid, signal);
         } catch (error) {
           // Ended meanwhile: nothing left to stop.
           if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
         }
-        return within(exited, `${args.join(' ')} to end`);
+        return within(started.exited, `${name} to end`);
       },
     };
     this.running.push(running);
