@@ -139,7 +139,8 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function track(child: ChildProcess): Child {
+/** Keeps a child's output (for failure messages) and kills it if the test worker exits first. */
+export function track(child: ChildProcess): Child {
   children.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -169,7 +170,7 @@ function track(child: ChildProcess): Child {
 }
 
 /** Waits until a child prints `text`, failing with its output when it exits first or takes too long. */
-async function waitForOutput(child: Child, text: string, timeoutMs: number, what: string): Promise<void> {
+export async function waitForOutput(child: Child, text: string, timeoutMs: number, what: string): Promise<void> {
   let exited = false;
   void child.exited.then(() => {
     exited = true;
