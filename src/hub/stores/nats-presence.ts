@@ -15,6 +15,8 @@ import type { HubNode, SubscriptionPresence } from './store.js';
 const PRESENCE_WRITES_IN_FLIGHT = 64;
 /** Messages asked for per pull when reading the presence streams. */
 const READ_BATCH = 1_000;
+/** The shortest pull the client library takes (its `expires` must be at least this), in ms. */
+export const SHORTEST_PULL_MS = 1_000;
 /** How long the server keeps the short-lived consumers that read presence and replays, in ms. */
 export const READER_INACTIVE_MS = 30_000;
 
@@ -48,7 +50,10 @@ export async function lastPerSubject(
     for (;;) {
       let pending = -1;
       let got = 0;
-      const messages = await consumer.fetch({ max_messages: READ_BATCH, expires: timeoutMs });
+      const messages = await consumer.fetch({
+        max_messages: READ_BATCH,
+        expires: Math.max(SHORTEST_PULL_MS, timeoutMs),
+      });
       for await (const message of messages) {
         found.push({ subject: message.subject, data: message.string() });
         got++;

@@ -16,7 +16,7 @@ import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
 import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './deadline.js';
-import { NatsPresence, READER_INACTIVE_MS, subjectToken } from './nats-presence.js';
+import { NatsPresence, READER_INACTIVE_MS, SHORTEST_PULL_MS, subjectToken } from './nats-presence.js';
 import {
   DEFAULT_STORE_TIMEOUT_MS,
   type Dispatch,
@@ -255,6 +255,9 @@ export class NatsStore implements HubStore {
         } else if (status.type === 'reconnect') {
           this.disconnected = false;
           this.logger.info({ store: 'nats' }, 'Connected to NATS again.');
+          // A pull sent before the loss may be gone with it, and the consumer would wait for missed
+          // heartbeats to notice: start a new one at once, from the last position dispatched.
+          this.messages?.stop();
         }
       }
     })();
@@ -268,8 +271,13 @@ export class NatsStore implements HubStore {
         const consumer = await (this.js as JetStreamClient).consumers.get(this.stream, {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: this.position + 1,
+          inactive_threshold: READER_INACTIVE_MS,
         });
-        const messages = await consumer.consume({ max_messages: READ_BATCH });
+        // Pulls as long as the deadline: a stalled one (its heartbeats missed) is noticed within about two.
+        const messages = await consumer.consume({
+          max_messages: READ_BATCH,
+          expires: Math.max(SHORTEST_PULL_MS, this.timeoutMs),
+        });
         this.messages = messages;
         if (this.closed) messages.stop();
         this.recovered('consumer', 'Reading from NATS again, from the last position delivered.');
@@ -357,7 +365,10 @@ export class NatsStore implements HubStore {
         let reached = false;
         while (!reached) {
           let got = 0;
-          const messages = await consumer.fetch({ max_messages: READ_BATCH, expires: this.timeoutMs });
+          const messages = await consumer.fetch({
+            max_messages: READ_BATCH,
+            expires: Math.max(SHORTEST_PULL_MS, this.timeoutMs),
+          });
           for await (const message of messages) {
             got++;
             visit(updateOf(message.string(), message.seq));
@@ -399,7 +410,9 @@ export class NatsStore implements HubStore {
       await withDeadline(this.presence.beat(), this.timeoutMs, 'the presence heartbeat');
       const { state } = await (this.jsm as JetStreamManager).streams.info(this.stream);
       this.count = state.messages;
-      this.recovered('heartbeat', 'NATS answers the heartbeat again.');
+      // NATS answers: a publish or presence write that failed before is no longer a reason to say degraded.
+      for (const activity of ['heartbeat', 'append', 'presence'])
+        this.recovered(activity, 'NATS answers again.');
     } catch (error) {
       this.failed('heartbeat', error, 'The NATS heartbeat failed.');
     }

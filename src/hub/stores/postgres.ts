@@ -467,7 +467,9 @@ export class PostgresStore implements HubStore {
         `SELECT count(*) AS count FROM ${this.names.updates}`,
       );
       this.count = Number(rows[0]?.count ?? 0);
-      this.recovered('heartbeat', 'PostgreSQL answers the heartbeat again.');
+      // PostgreSQL answers: a publish or presence write that failed before is no longer a reason to say degraded.
+      for (const activity of ['heartbeat', 'append', 'presence'])
+        this.recovered(activity, 'PostgreSQL answers again.');
     } catch (error) {
       this.failed('heartbeat', error, 'The PostgreSQL heartbeat failed.');
     }
