@@ -36,9 +36,11 @@ Options:
                                   without credentials) [SIAR_CORS_ORIGINS, comma-separated]
       --publish-origin <origin>   allow publishing with the cookie from this origin (repeatable)
                                   [SIAR_PUBLISH_ORIGINS]
-      --store <store>             memory; sqlite:<path> (durable); redis://[:password@]host:port[/db]
-                                  [?prefix=<keys prefix>] or rediss://… (many nodes; set
-                                  SIAR_REDIS_CLUSTER=1 for Redis Cluster) [SIAR_STORE]   default memory
+      --store <store>             memory; sqlite:<path> (durable); for many nodes:
+                                  redis://[:password@]host:port[/db][?prefix=<keys prefix>] or
+                                  rediss://… (SIAR_REDIS_CLUSTER=1 for Redis Cluster),
+                                  postgres://user[:password]@host:port/db[?prefix=<tables prefix>],
+                                  nats://host:port[?prefix=<streams prefix>] [SIAR_STORE]  default memory
       --history-size <n>          updates kept for replay [SIAR_HISTORY_SIZE]  default 10000 (sqlite 100000)
       --subscriptions             publish subscription events, serve the subscriptions API
                                   [SIAR_SUBSCRIPTIONS]

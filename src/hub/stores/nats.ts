@@ -314,6 +314,13 @@ export class NatsStore implements HubStore {
       retry: update.retry,
       private: update.private,
     });
+    const maxPayload = this.connection?.info?.max_payload;
+    if (maxPayload !== undefined && Buffer.byteLength(body) > maxPayload) {
+      throw new HubError(
+        'payload-too-large',
+        `The update is larger than the NATS server takes (max_payload ${maxPayload} bytes).`,
+      );
+    }
     try {
       const seq = await rideThrough(
         async (remainingMs) => {

@@ -16,8 +16,8 @@ export interface OpenStoreOptions {
 /**
  * Opens the store a specification names: `memory` (undefined: the hub's own memory store),
  * `sqlite:<path>`, `redis://…` / `rediss://…`, `postgres://…` / `postgresql://…`, `nats://…`.
- * Each store's module (and its client library) is
- * loaded only when it is named, so a memory hub starts without them.
+ * Each store's module (and its client library) is loaded only when it is named, so a memory hub
+ * starts without them.
  */
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<HubStore | undefined> {
   const { historySize } = options;

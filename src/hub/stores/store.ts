@@ -54,8 +54,9 @@ export type Dispatch = (update: StoredUpdate) => void;
 
 /**
  * The history and the fan-out behind a hub: memory (one process), SQLite (durable), Redis,
- * PostgreSQL and NATS JetStream (many nodes). Every update the hub accepts goes through `append`; every update any node appended comes
- * back through `dispatch`, once per node, in history order (`seq` increasing).
+ * PostgreSQL and NATS JetStream (many nodes). Every update the hub accepts goes through `append`;
+ * every update any node appended comes back through `dispatch`, once per node, in history order
+ * (`seq` increasing).
  */
 export interface HubStore {
   /** A short name for logs and metrics: `memory`, `sqlite`, `redis`, `postgres`, `nats`. */
