@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import {
-  DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -8,65 +6,12 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { SubscriptionDocument } from '../subscriptions.js';
+import { lastPerSubject, nanos, subjectToken } from './nats-streams.js';
 import { PresenceBatch } from './presence-batch.js';
 import type { HubNode, SubscriptionPresence } from './store.js';
 
 /** Most presence writes (publishes or purges) one node has in flight at once. */
 const PRESENCE_WRITES_IN_FLIGHT = 64;
-/** Messages asked for per pull when reading the presence streams. */
-const READ_BATCH = 1_000;
-/** The shortest pull the client library takes (its `expires` must be at least this), in ms. */
-export const SHORTEST_PULL_MS = 1_000;
-/** How long the server keeps the short-lived consumers that read presence and replays, in ms. */
-export const READER_INACTIVE_MS = 30_000;
-
-/** A subject token for any text: the base64url SHA-256 of it (subjects allow no dots, spaces or wildcards). */
-export function subjectToken(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
-}
-
-const nanos = (ms: number) => ms * 1_000_000;
-
-/**
- * The last message of every subject of `stream` under `filter` (a stream with one message per
- * subject is a key-value map: this reads it whole in one pass of an ordered consumer).
- */
-export async function lastPerSubject(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  stream: string,
-  filter: string,
-  timeoutMs: number,
-): Promise<Array<{ subject: string; data: string }>> {
-  const info = await jsm.streams.info(stream);
-  if (info.state.messages === 0) return [];
-  const consumer = await js.consumers.get(stream, {
-    deliver_policy: DeliverPolicy.LastPerSubject,
-    filter_subjects: filter,
-    inactive_threshold: READER_INACTIVE_MS,
-  });
-  const found: Array<{ subject: string; data: string }> = [];
-  try {
-    for (;;) {
-      let pending = -1;
-      let got = 0;
-      const messages = await consumer.fetch({
-        max_messages: READ_BATCH,
-        expires: Math.max(SHORTEST_PULL_MS, timeoutMs),
-      });
-      for await (const message of messages) {
-        found.push({ subject: message.subject, data: message.string() });
-        got++;
-        pending = message.info.pending;
-        if (pending === 0) break;
-      }
-      if (pending === 0 || got === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-  return found;
-}
 
 /**
  * The subscriptions of every node of a NATS store, for the subscriptions API, in two streams that

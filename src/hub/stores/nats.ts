@@ -1,22 +1,34 @@
 import {
   type ConsumerMessages,
   DeliverPolicy,
-  DiscardPolicy,
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
-import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './deadline.js';
-import { NatsPresence, READER_INACTIVE_MS, SHORTEST_PULL_MS, subjectToken } from './nats-presence.js';
+import {
+  EngineHealth,
+  engineUnavailable,
+  engineUrl,
+  historyLimit,
+  rideThrough,
+  StoreTimeoutError,
+  withDeadline,
+} from './engine.js';
+import { NatsPresence } from './nats-presence.js';
+import {
+  ensureStream,
+  READ_BATCH,
+  READER_INACTIVE_MS,
+  SHORTEST_PULL_MS,
+  subjectToken,
+  updatesStream,
+} from './nats-streams.js';
 import {
   DEFAULT_STORE_TIMEOUT_MS,
   type Dispatch,
@@ -29,10 +41,6 @@ import {
 export const DEFAULT_NATS_HISTORY = 10_000;
 /** Default time the subscriptions of a node that stopped answering stay listed. */
 export const DEFAULT_NATS_PRESENCE_TTL_MS = 15_000;
-/** The server's window for `Nats-Msg-Id` duplicates (its default); shorter when the history's age is. */
-const DUPLICATE_WINDOW_MS = 120_000;
-/** Messages a node asks for per pull of its ordered consumer, and per pull of a replay. */
-const READ_BATCH = 1_000;
 /** Longest `close()` waits for the server to drop this node's presence (it expires anyway). */
 const CLOSE_CLEANUP_MS = 1_000;
 /** Longest wait before a node makes its consumer again after it failed. */
@@ -58,7 +66,6 @@ export interface NatsStoreOptions {
   logger?: Logger;
 }
 
-const nanos = (ms: number) => ms * 1_000_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function updateOf(data: string, seq: number): StoredUpdate {
@@ -120,33 +127,17 @@ export class NatsStore implements HubStore {
   private loop: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private disconnected = false;
-  /** What is wrong, by activity (consumer, append, heartbeat); empty when all is well. */
-  private readonly failures = new Map<string, string>();
+  private readonly link: EngineHealth;
 
   constructor(options: NatsStoreOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new HubError('invalid-option', `The NATS URL "${options.url}" is not a URL (nats://host:4222).`);
-    }
-    if (url.protocol !== 'nats:') {
-      throw new HubError('invalid-option', `The NATS URL must start with nats://, got ${url.protocol}//.`);
-    }
-    const prefix = options.prefix ?? url.searchParams.get('prefix') ?? 'siar';
+    const { url, prefix } = engineUrl(options.url, 'NATS', ['nats:'], 'nats://host:4222', options.prefix);
     if (!PREFIX_PATTERN.test(prefix)) {
       throw new HubError(
         'invalid-option',
         `The NATS prefix must be 1 to 40 of letters, digits, _ and -, got "${prefix}".`,
       );
     }
-    this.historyLimit = options.historySize ?? DEFAULT_NATS_HISTORY;
-    if (!Number.isSafeInteger(this.historyLimit) || this.historyLimit < 1) {
-      throw new HubError(
-        'invalid-option',
-        `The NATS historySize must be a positive integer, got ${this.historyLimit}.`,
-      );
-    }
+    this.historyLimit = historyLimit(options.historySize, DEFAULT_NATS_HISTORY, 'NATS');
     this.server = {
       servers: `${url.hostname}:${url.port || 4222}`,
       user: url.username ? decodeURIComponent(url.username) : undefined,
@@ -158,6 +149,7 @@ export class NatsStore implements HubStore {
     this.timeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.presenceTtlMs = options.presenceTtlMs ?? DEFAULT_NATS_PRESENCE_TTL_MS;
     this.logger = options.logger ?? stderrLogger;
+    this.link = new EngineHealth('nats', this.logger);
     this.presence = new NatsPresence(
       () => {
         if (this.js === undefined || this.jsm === undefined) throw new Error('The NATS store is not open.');
@@ -187,7 +179,11 @@ export class NatsStore implements HubStore {
       this.connection = connection;
       this.js = jetstream(connection, { timeout: this.timeoutMs });
       this.jsm = await jetstreamManager(connection, { timeout: this.timeoutMs });
-      for (const config of [this.streamConfig(), ...this.presence.configs()]) await this.ensureStream(config);
+      const configs = [
+        updatesStream(this.stream, this.subject, this.historyLimit, this.maxAgeMs),
+        ...this.presence.configs(),
+      ];
+      for (const config of configs) await ensureStream(this.jsm, config);
       const { state } = await this.jsm.streams.info(this.stream);
       this.position = state.last_seq;
       this.count = state.messages;
@@ -208,38 +204,6 @@ export class NatsStore implements HubStore {
     this.loop = this.consumeLoop();
     this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.presenceTtlMs / 3)));
     this.timer.unref();
-  }
-
-  private streamConfig(): StreamConfig {
-    return {
-      name: this.stream,
-      subjects: [`${this.subject}.*`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-      max_msgs: this.historyLimit,
-      max_age: nanos(this.maxAgeMs),
-      duplicate_window: nanos(
-        this.maxAgeMs > 0 ? Math.min(DUPLICATE_WINDOW_MS, this.maxAgeMs) : DUPLICATE_WINDOW_MS,
-      ),
-    } as StreamConfig;
-  }
-
-  /** Makes the stream, or brings its limits to these (the history size may have changed). */
-  private async ensureStream(config: StreamConfig): Promise<void> {
-    const jsm = this.jsm as JetStreamManager;
-    try {
-      await jsm.streams.info(config.name);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
-      await jsm.streams.add(config).catch(async (addError: unknown) => {
-        // Another node made it meanwhile.
-        if (!(addError instanceof JetStreamApiError)) throw addError;
-        await jsm.streams.update(config.name, config);
-      });
-      return;
-    }
-    await jsm.streams.update(config.name, config);
   }
 
   private watchConnection(connection: NatsConnection): void {
@@ -280,7 +244,7 @@ export class NatsStore implements HubStore {
         });
         this.messages = messages;
         if (this.closed) messages.stop();
-        this.recovered('consumer', 'Reading from NATS again, from the last position delivered.');
+        this.link.recovered('consumer', 'Reading from NATS again, from the last position delivered.');
         wait = 100;
         for await (const message of messages) {
           // Positions only grow: a message at or below the position was dispatched already.
@@ -342,7 +306,7 @@ export class NatsStore implements HubStore {
         Date.now() + this.timeoutMs,
         transient,
       );
-      this.recovered('append', 'Storing updates in NATS again.');
+      this.link.recovered('append', 'Storing updates in NATS again.');
       return stored(update, seq);
     } catch (error) {
       this.failed('append', error, 'Could not store an update in NATS.');
@@ -406,8 +370,7 @@ export class NatsStore implements HubStore {
   health(): StoreHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
     if (this.disconnected) return { ok: false, detail: 'NATS connection lost' };
-    const [activity, problem] = this.failures.entries().next().value ?? [];
-    return activity === undefined ? { ok: true } : { ok: false, detail: `${activity}: ${problem}` };
+    return this.link.health();
   }
 
   /** The heartbeat: presence, and the history's size for the stats. */
@@ -417,24 +380,15 @@ export class NatsStore implements HubStore {
       await withDeadline(this.presence.beat(), this.timeoutMs, 'the presence heartbeat');
       const { state } = await (this.jsm as JetStreamManager).streams.info(this.stream);
       this.count = state.messages;
-      // NATS answers: a publish or presence write that failed before is no longer a reason to say degraded.
-      for (const activity of ['heartbeat', 'append', 'presence'])
-        this.recovered(activity, 'NATS answers again.');
+      this.link.answered();
     } catch (error) {
       this.failed('heartbeat', error, 'The NATS heartbeat failed.');
     }
   }
 
-  /** Records a failing activity (health says degraded), logging only the first failure of a run. */
+  /** Records a failing activity (`/healthz` says degraded until it recovers). */
   private failed(activity: string, error: unknown, message: string): void {
-    if (this.closed) return;
-    const detail = (error as Error)?.message ?? String(error);
-    if (!this.failures.has(activity)) this.logger.warn({ store: 'nats', error: detail }, message);
-    this.failures.set(activity, detail);
-  }
-
-  private recovered(activity: string, message: string): void {
-    if (this.failures.delete(activity)) this.logger.info({ store: 'nats' }, message);
+    if (!this.closed) this.link.failed(activity, error, message);
   }
 
   async close(): Promise<void> {

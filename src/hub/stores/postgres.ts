@@ -2,7 +2,8 @@ import pg from 'pg';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
-import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './deadline.js';
+import { EngineHealth, engineUrl, historyLimit, withDeadline } from './engine.js';
+import { PostgresAppends } from './postgres-append.js';
 import { PostgresPresence } from './postgres-presence.js';
 import { namesOf, type PostgresNames, PREFIX_PATTERN, schemaStatements } from './postgres-schema.js';
 import {
@@ -21,10 +22,6 @@ export const DEFAULT_POSTGRES_POOL = 4;
 export const DEFAULT_POSTGRES_POLL_MS = 5_000;
 /** Default time the subscriptions of a node that stopped answering stay listed. */
 export const DEFAULT_POSTGRES_PRESENCE_TTL_MS = 15_000;
-/** Most publishes one node sends in one append transaction. */
-const APPEND_BATCH = 256;
-/** Most publishes waiting for their append on one node; more are refused with 503 at once. */
-const MAX_QUEUED_APPENDS = 10_000;
 /** Rows read per query, when dispatching and replaying. */
 const READ_BATCH = 1_000;
 /** Longest `close()` waits for the database to drop this node's presence rows (they expire anyway). */
@@ -55,14 +52,6 @@ export interface PostgresStoreOptions {
   logger?: Logger;
 }
 
-interface PendingAppend {
-  update: Update;
-  /** `Date.now()` past which the publisher is answered 503. */
-  until: number;
-  resolve: (update: StoredUpdate) => void;
-  reject: (error: unknown) => void;
-}
-
 interface UpdateRow {
   seq: string;
   id: string;
@@ -84,18 +73,6 @@ function updateOf(row: UpdateRow): StoredUpdate {
   );
 }
 
-/**
- * SQLSTATE classes worth trying again: connection (08), resources (53), operator intervention such
- * as a restart or a statement timeout (57), a transaction rolled back by a conflict (40). Errors
- * without a SQLSTATE are the client's (refused, reset, timed out): also transient.
- */
-function transient(error: unknown): boolean {
-  if (error instanceof StoreTimeoutError) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return ['08', '53', '57', '40'].includes(code.slice(0, 2));
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -105,10 +82,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `pollMs`, catches up. Positions are given out in commit order (see postgres-schema.ts), which is
  * what makes that read skip nothing and repeat nothing under concurrent publishers on many nodes.
  *
- * A publish is answered once its transaction has committed. While PostgreSQL is away a node keeps
- * its subscribers, tries each publish again until `storeTimeoutMs` has passed, then answers 503
- * with `Retry-After`; the same update ID is stored once, so those tries (and a publisher's retry)
- * never store an update twice.
+ * A publish is answered once its transaction has committed (postgres-append.ts: concurrent
+ * publishes share one). While PostgreSQL is away a node keeps its subscribers, and its publishes
+ * are tried again until `storeTimeoutMs` has passed, then answered 503 with `Retry-After`.
  */
 export class PostgresStore implements HubStore {
   readonly kind = 'postgres';
@@ -133,48 +109,31 @@ export class PostgresStore implements HubStore {
   private closed = false;
   private reading: Promise<void> | undefined;
   private readAgain = false;
-  private readonly queue: PendingAppend[] = [];
-  private appending: Promise<void> | undefined;
+  private readonly appends: PostgresAppends;
   private timers: NodeJS.Timeout[] = [];
-  /** What is wrong, by activity (listener, read, append, heartbeat); empty when all is well. */
-  private readonly failures = new Map<string, string>();
+  private readonly link: EngineHealth;
 
   constructor(options: PostgresStoreOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new HubError(
-        'invalid-option',
-        `The PostgreSQL URL "${options.url}" is not a URL (postgres://host:5432/db).`,
-      );
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new HubError(
-        'invalid-option',
-        `The PostgreSQL URL must start with postgres:// or postgresql://, got ${url.protocol}//.`,
-      );
-    }
-    const prefix = options.prefix ?? url.searchParams.get('prefix') ?? 'siar';
+    const { url, prefix } = engineUrl(
+      options.url,
+      'PostgreSQL',
+      ['postgres:', 'postgresql:'],
+      'postgres://user@host:5432/db',
+      options.prefix,
+    );
     if (!PREFIX_PATTERN.test(prefix)) {
       throw new HubError(
         'invalid-option',
         `The PostgreSQL table prefix must be 1 to 40 of a-z, 0-9 and _ (not starting with a digit), got "${prefix}".`,
       );
     }
-    url.searchParams.delete('prefix');
-    this.historyLimit = options.historySize ?? DEFAULT_POSTGRES_HISTORY;
-    if (!Number.isSafeInteger(this.historyLimit) || this.historyLimit < 1) {
-      throw new HubError(
-        'invalid-option',
-        `The PostgreSQL historySize must be a positive integer, got ${this.historyLimit}.`,
-      );
-    }
+    this.historyLimit = historyLimit(options.historySize, DEFAULT_POSTGRES_HISTORY, 'PostgreSQL');
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.timeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.presenceTtlMs = options.presenceTtlMs ?? DEFAULT_POSTGRES_PRESENCE_TTL_MS;
     this.pollMs = options.pollMs ?? DEFAULT_POSTGRES_POLL_MS;
     this.logger = options.logger ?? stderrLogger;
+    this.link = new EngineHealth('postgres', this.logger);
     this.names = namesOf(prefix);
     const redacted = new URL(url);
     if (redacted.password) redacted.password = '***';
@@ -191,6 +150,14 @@ export class PostgresStore implements HubStore {
     this.pool = new pg.Pool({ ...this.connection, max: options.poolSize ?? DEFAULT_POSTGRES_POOL });
     this.pool.on('error', () => {
       // An idle connection lost: the pool drops it and the next query opens another.
+    });
+    this.appends = new PostgresAppends((updates) => this.appendBatch(updates), this.timeoutMs, {
+      stored: () => {
+        this.link.recovered('append', 'Storing updates in PostgreSQL again.');
+        // Dispatch comes back through the read, on this node as on every other: no need to wait for the wake-up.
+        this.wake();
+      },
+      failed: (error) => this.failed('append', error, 'Could not store updates in PostgreSQL.'),
     });
     this.presence = new PostgresPresence(this.pool, this.names, this.nodeId, this.presenceTtlMs, (error) =>
       this.failed('presence', error, 'Could not update the subscription list in PostgreSQL.'),
@@ -282,7 +249,7 @@ export class PostgresStore implements HubStore {
       if (this.closed) return;
       try {
         await this.listen();
-        this.recovered(
+        this.link.recovered(
           'listener',
           'Listening to PostgreSQL again; reading on from the last position delivered.',
         );
@@ -316,7 +283,7 @@ export class PostgresStore implements HubStore {
            LEFT JOIN LATERAL (SELECT seq, id, body FROM ${this.names.updates} WHERE seq > $1 ORDER BY seq LIMIT $2) u ON true`,
           [this.position, READ_BATCH],
         ));
-        this.recovered('read', 'Reading from PostgreSQL again.');
+        this.link.recovered('read', 'Reading from PostgreSQL again.');
       } catch (error) {
         this.failed('read', error, 'Could not read updates from PostgreSQL; retrying.');
         // The poll timer reads again.
@@ -344,49 +311,10 @@ export class PostgresStore implements HubStore {
   }
 
   append(update: Update): Promise<StoredUpdate> {
-    if (this.closed || this.dispatch === undefined)
+    if (this.closed || this.dispatch === undefined) {
       return Promise.reject(new Error('The PostgreSQL store is not open.'));
-    if (this.queue.length >= MAX_QUEUED_APPENDS) {
-      return Promise.reject(
-        engineUnavailable('PostgreSQL', `${MAX_QUEUED_APPENDS} publishes already waiting`),
-      );
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ update, until: Date.now() + this.timeoutMs, resolve, reject });
-      this.startAppending();
-    });
-  }
-
-  private startAppending(): void {
-    this.appending ??= this.appendQueued().finally(() => {
-      this.appending = undefined;
-      // A publish queued between the last batch and now.
-      if (this.queue.length > 0) this.startAppending();
-    });
-  }
-
-  /** Sends the waiting publishes, a batch per transaction, one transaction at a time. */
-  private async appendQueued(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, APPEND_BATCH);
-      const until = Math.min(...batch.map((pending) => pending.until));
-      try {
-        const seqs = await rideThrough(
-          () => this.appendBatch(batch.map((pending) => pending.update)),
-          until,
-          transient,
-        );
-        this.recovered('append', 'Storing updates in PostgreSQL again.');
-        for (const [i, pending] of batch.entries())
-          pending.resolve(stored(pending.update, seqs[i] as number));
-        // Dispatch comes back through the read, on this node as on every other: no need to wait for the wake-up.
-        this.wake();
-      } catch (error) {
-        this.failed('append', error, 'Could not store updates in PostgreSQL.');
-        const refusal = engineUnavailable('PostgreSQL', error);
-        for (const pending of batch) pending.reject(refusal);
-      }
-    }
+    return this.appends.append(update);
   }
 
   private async appendBatch(updates: Update[]): Promise<number[]> {
@@ -448,8 +376,7 @@ export class PostgresStore implements HubStore {
 
   health(): StoreHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
-    const [activity, problem] = this.failures.entries().next().value ?? [];
-    return activity === undefined ? { ok: true } : { ok: false, detail: `${activity}: ${problem}` };
+    return this.link.health();
   }
 
   /** The heartbeat: presence, the age trim, and the history's size for the stats. */
@@ -467,24 +394,15 @@ export class PostgresStore implements HubStore {
         `SELECT count(*) AS count FROM ${this.names.updates}`,
       );
       this.count = Number(rows[0]?.count ?? 0);
-      // PostgreSQL answers: a publish or presence write that failed before is no longer a reason to say degraded.
-      for (const activity of ['heartbeat', 'append', 'presence'])
-        this.recovered(activity, 'PostgreSQL answers again.');
+      this.link.answered();
     } catch (error) {
       this.failed('heartbeat', error, 'The PostgreSQL heartbeat failed.');
     }
   }
 
-  /** Records a failing activity (health says degraded), logging only the first failure of a run. */
+  /** Records a failing activity (`/healthz` says degraded until it recovers). */
   private failed(activity: string, error: unknown, message: string): void {
-    if (this.closed) return;
-    const detail = (error as Error)?.message ?? String(error);
-    if (!this.failures.has(activity)) this.logger.warn({ store: 'postgres', error: detail }, message);
-    this.failures.set(activity, detail);
-  }
-
-  private recovered(activity: string, message: string): void {
-    if (this.failures.delete(activity)) this.logger.info({ store: 'postgres' }, message);
+    if (!this.closed) this.link.failed(activity, error, message);
   }
 
   async close(): Promise<void> {
@@ -492,7 +410,7 @@ export class PostgresStore implements HubStore {
     this.closed = true;
     this.dispatch = undefined;
     for (const timer of this.timers) clearInterval(timer);
-    await this.appending?.catch(() => undefined);
+    await this.appends.idle();
     await Promise.race([this.presence.leave().catch(() => undefined), sleep(CLOSE_CLEANUP_MS)]);
     await this.listener?.end().catch(() => undefined);
     await this.reading?.catch(() => undefined);
