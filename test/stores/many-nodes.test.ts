@@ -253,6 +253,21 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
     },
   );
 
+  it.skipIf(skip || factory.name === 'redis')(
+    'closes, and lets its hub close, while the engine stops passing bytes',
+    async () => {
+      const space = factory.space(teardown);
+      const link = await proxy();
+      const store = space.make({ port: link.port, storeTimeoutMs: STORE_TIMEOUT_MS });
+      await store.open(() => {});
+      link.pause(true);
+      // A goodbye the server never answers must not hold the shutdown (a generous bound, not a speed).
+      const closed = await Promise.race([store.close().then(() => true), sleep(10_000).then(() => false)]);
+      expect(closed).toBe(true);
+      expect(store.health()).toEqual({ ok: false, detail: 'closed' });
+    },
+  );
+
   async function health(url: string): Promise<{ status: number; body: { status: string } }> {
     const response = await fetch(`${url}/healthz`);
     return { status: response.status, body: (await response.json()) as { status: string } };

@@ -24,7 +24,7 @@ export const DEFAULT_POSTGRES_POLL_MS = 5_000;
 export const DEFAULT_POSTGRES_PRESENCE_TTL_MS = 15_000;
 /** Rows read per query, when dispatching and replaying. */
 const READ_BATCH = 1_000;
-/** Longest `close()` waits for the database to drop this node's presence rows (they expire anyway). */
+/** Longest `close()` waits for the database to drop this node's presence rows (they expire anyway), then to say goodbye. */
 const CLOSE_CLEANUP_MS = 1_000;
 /** Longest wait before a node tries again to listen for wake-ups, in ms. */
 const LONGEST_RECONNECT_MS = 2_000;
@@ -102,6 +102,8 @@ export class PostgresStore implements HubStore {
   private readonly logger: Logger;
   private readonly safeUrl: string;
   private listener: pg.Client | undefined;
+  /** The pool's connections, to cut them if the server does not answer a goodbye. */
+  private readonly poolClients = new Set<pg.PoolClient>();
   private dispatch: Dispatch | undefined;
   private position = 0;
   private lastId: string | undefined;
@@ -151,6 +153,8 @@ export class PostgresStore implements HubStore {
     this.pool.on('error', () => {
       // An idle connection lost: the pool drops it and the next query opens another.
     });
+    this.pool.on('connect', (client) => this.poolClients.add(client));
+    this.pool.on('remove', (client) => this.poolClients.delete(client));
     this.appends = new PostgresAppends((updates) => this.appendBatch(updates), this.timeoutMs, {
       stored: () => {
         this.link.recovered('append', 'Storing updates in PostgreSQL again.');
@@ -412,8 +416,12 @@ export class PostgresStore implements HubStore {
     for (const timer of this.timers) clearInterval(timer);
     await this.appends.idle();
     await Promise.race([this.presence.leave().catch(() => undefined), sleep(CLOSE_CLEANUP_MS)]);
-    await this.listener?.end().catch(() => undefined);
     await this.reading?.catch(() => undefined);
-    await this.pool.end().catch(() => undefined);
+    // A server that stopped answering (a partition) never acknowledges a goodbye: the connections
+    // are given as long as the cleanup, then cut, so that the hub's shutdown never waits on it.
+    const ended = Promise.all([this.listener?.end(), this.pool.end()]).catch(() => undefined);
+    if ((await Promise.race([ended.then(() => true), sleep(CLOSE_CLEANUP_MS).then(() => false)])) === false) {
+      for (const client of [this.listener, ...this.poolClients]) client?.connection.stream.destroy();
+    }
   }
 }
