@@ -1,5 +1,5 @@
 import { type StoredUpdate, stored, type Update } from '../update.js';
-import { engineUnavailable, rideThrough, StoreTimeoutError } from './engine.js';
+import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './engine.js';
 
 /** Most publishes one node sends in one append transaction. */
 const APPEND_BATCH = 256;
@@ -74,8 +74,10 @@ export class PostgresAppends {
       const batch = this.queue.splice(0, APPEND_BATCH);
       const until = Math.min(...batch.map((pending) => pending.until));
       try {
+        const updates = batch.map((pending) => pending.update);
+        // Each try within what is left of the oldest publish's deadline (one started late must not take a whole one).
         const seqs = await rideThrough(
-          () => this.send(batch.map((pending) => pending.update)),
+          (remainingMs) => withDeadline(this.send(updates), remainingMs, 'an append'),
           until,
           transient,
         );
