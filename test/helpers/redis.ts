@@ -170,7 +170,12 @@ export function track(child: ChildProcess): Child {
 }
 
 /** Waits until a child prints `text`, failing with its output when it exits first or takes too long. */
-export async function waitForOutput(child: Child, text: string, timeoutMs: number, what: string): Promise<void> {
+export async function waitForOutput(
+  child: Child,
+  text: string,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   let exited = false;
   void child.exited.then(() => {
     exited = true;
