@@ -1,7 +1,8 @@
 /**
- * A longer fuzz run of the hub over the wire than `npm test` makes (bench/reliability/fuzz.ts has the
- * generators and the oracle): random publishes, subscriptions and mutated heads against a hub behind
- * createHubServer in this process, until the time or the count runs out.
+ * A longer fuzz run of the hub over the wire than `npm test` makes (test/reliability/helpers/fuzz.ts
+ * has the generators and the oracle, which test/reliability/fuzz.test.ts uses too): random
+ * publishes, subscriptions and mutated heads against a hub behind createHubServer in this process,
+ * until the time or the count runs out.
  *
  *   npm run fuzz                          60 seconds
  *   npm run fuzz -- --seconds 600         ten minutes
@@ -14,7 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { fuzzRequest, startFuzzTarget, visible } from './reliability/fuzz.js';
+import { fuzzRequest, startFuzzTarget, visible } from '../test/reliability/helpers/fuzz.js';
 
 const { values } = parseArgs({
   options: {

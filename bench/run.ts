@@ -17,19 +17,26 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SOURCE_ADDRESSES } from '../src/bench/subscribers.js';
-import { installCleanup, REPO_ROOT, setCodeRoot } from './children.js';
-import { LoadGenerator } from './load-generator.js';
-import { machineFacts } from './machine.js';
-import { combine, type MarkSample, type Metrics, measure } from './measure.js';
-import { openFileLimits, sampleMachine, sampleTree } from './proc.js';
-import { describeProfile } from './profile.js';
-import { waitForQuiet } from './quiet.js';
-import { type Row, renderReport, type ScenarioOutcome } from './report.js';
-import { type Scenario, STORE_SCENARIOS, STORE_SERVERS, scenarios } from './scenarios.js';
+import { SOURCE_ADDRESSES } from '../src/cli/bench/subscribers.js';
+import { installCleanup, REPO_ROOT, setCodeRoot } from './lib/children.js';
+import { machineFacts } from './lib/machine.js';
+import { combine, type MarkSample, type Metrics, measure } from './lib/measure.js';
+import { openFileLimits, sampleMachine, sampleTree } from './lib/proc.js';
+import { waitForQuiet } from './lib/quiet.js';
+import {
+  type Scenario,
+  type ScenarioName,
+  STORE_SCENARIOS,
+  STORE_SERVERS,
+  scenarios,
+} from './lib/scenarios.js';
+import { snapshotSources } from './lib/snapshot.js';
+import { waitForTimeWait } from './lib/time-wait.js';
+import { LoadGenerator } from './loadgen/load-generator.js';
+import { renderReport } from './report/index.js';
+import type { Row, ScenarioOutcome } from './report/outcomes.js';
+import { describeProfile } from './report/profile.js';
 import { SERVER_NAMES, type ServerName, type ServerUnderTest, serversUnderTest } from './servers/index.js';
-import { snapshotSources } from './snapshot.js';
-import { waitForTimeWait } from './time-wait.js';
 
 /** Descriptors a process needs beyond its sockets (stdio, IPC, libuv, files). */
 const DESCRIPTOR_RESERVE = 200;
@@ -88,12 +95,12 @@ function select(all: Scenario[], only: string[] | undefined): Selection {
     .flatMap((item) => item.split(','))
     .map((item) => item.trim())
     .filter(Boolean);
-  const wantedScenarios = new Set<string>();
+  const wantedScenarios = new Set<ScenarioName>();
   const wantedServers = new Set<ServerName>();
   let stores = false;
   for (const token of tokens) {
     const scenario = all.find((item) => item.id === token || item.name === token);
-    if (scenario) wantedScenarios.add(scenario.id);
+    if (scenario) wantedScenarios.add(scenario.name);
     else if (token === 'f' || token === 'stores') stores = true;
     else if ((SERVER_NAMES as readonly string[]).includes(token)) wantedServers.add(token as ServerName);
     else {
@@ -103,11 +110,11 @@ function select(all: Scenario[], only: string[] | undefined): Selection {
     }
   }
   if (stores) {
-    for (const id of STORE_SCENARIOS) wantedScenarios.add(id);
+    for (const name of STORE_SCENARIOS) wantedScenarios.add(name);
     if (wantedServers.size === 0) for (const server of STORE_SERVERS) wantedServers.add(server);
   }
   return {
-    scenarios: all.filter((scenario) => wantedScenarios.size === 0 || wantedScenarios.has(scenario.id)),
+    scenarios: all.filter((scenario) => wantedScenarios.size === 0 || wantedScenarios.has(scenario.name)),
     servers: (scenario) =>
       scenario.servers.filter((server) => wantedServers.size === 0 || wantedServers.has(server)),
   };

@@ -1,5 +1,5 @@
 /**
- * The soak (bench/reliability/soak.ts): the real `siar serve` in a child process under a steady
+ * The soak (test/reliability/helpers/soak.ts): the real `siar serve` in a child process under a steady
  * publisher and churning subscribers, checking that nothing is lost or duplicated and that the
  * hub's RSS and event-loop delay stay flat.
  *
@@ -12,7 +12,7 @@
  * was lost or duplicated, or RSS or event-loop delay grew past the tolerance it states.
  */
 import { parseArgs } from 'node:util';
-import { renderSoakReport, runSoak } from './reliability/soak.js';
+import { renderSoakReport, runSoak } from '../test/reliability/helpers/soak.js';
 
 const { values } = parseArgs({
   options: {

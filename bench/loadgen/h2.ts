@@ -4,10 +4,10 @@
  * interface as the HTTP/1.1 subscriber and publisher, so every scenario runs unchanged.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
-import type { Endpoints } from '../../src/bench/endpoints.js';
-import { clockNs, payload } from '../../src/bench/payload.js';
-import { type Recorder, Tally } from '../../src/bench/recorder.js';
-import { SseReader } from '../../src/bench/sse-reader.js';
+import type { Endpoints } from '../../src/cli/bench/endpoints.js';
+import { clockNs, payload } from '../../src/cli/bench/payload.js';
+import { type Recorder, Tally } from '../../src/cli/bench/recorder.js';
+import { SseReader } from '../../src/cli/bench/sse-reader.js';
 
 /** Streams per session: what a browser opens on one connection, well under the hub's 1,000. */
 const STREAMS_PER_SESSION = 100;

@@ -1,6 +1,6 @@
 /** Messages between the orchestrator and a load generator process (Node IPC). */
-import type { Endpoints } from '../../src/bench/endpoints.js';
-import type { ScenarioParams } from '../scenarios.js';
+import type { Endpoints } from '../../src/cli/bench/endpoints.js';
+import type { ScenarioParams } from '../lib/scenarios.js';
 
 /** What one scripted run measured, by name (see scripts.ts), and why streams failed to open. */
 export interface LoadgenResult {

@@ -3,11 +3,11 @@
  * processes at named marks (`mark`), so CPU and memory are read exactly at the phase boundaries
  * the script sees, and returns the numbers it measured under fixed names.
  */
-import type { Endpoints } from '../../src/bench/endpoints.js';
-import { clockNs } from '../../src/bench/payload.js';
-import { Publisher as H1Publisher } from '../../src/bench/publisher.js';
-import { Recorder } from '../../src/bench/recorder.js';
-import { Subscriber as H1Subscriber, openAll } from '../../src/bench/subscribers.js';
+import type { Endpoints } from '../../src/cli/bench/endpoints.js';
+import { clockNs } from '../../src/cli/bench/payload.js';
+import { Publisher as H1Publisher } from '../../src/cli/bench/publisher.js';
+import { Recorder } from '../../src/cli/bench/recorder.js';
+import { Subscriber as H1Subscriber, openAll } from '../../src/cli/bench/subscribers.js';
 import {
   CONNECT_WINDOW,
   DATA_BYTES,
@@ -17,7 +17,7 @@ import {
   type PublishParams,
   type ReconnectParams,
   type ScenarioParams,
-} from '../scenarios.js';
+} from '../lib/scenarios.js';
 import { H2Publisher, H2Subscriber, sessions } from './h2.js';
 import type { LoadgenResult } from './messages.js';
 

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createToken } from '../../src/hub/index.js';
-import { freePort, launch, removeTempDir, tempDir, waitForLine } from '../children.js';
+import { freePort } from '../../test/helpers/net.js';
+import { launch, removeTempDir, tempDir, waitForLine } from '../lib/children.js';
 import type { ServerName, ServerUnderTest } from './index.js';
 
 export const HUB_TOPIC = 'https://bench.siar.test/updates';

@@ -3,8 +3,9 @@
  * for every run and is stopped after it.
  */
 
-import type { Endpoints } from '../../src/bench/endpoints.js';
-import { type Child, freePort, launch, waitForLine } from '../children.js';
+import type { Endpoints } from '../../src/cli/bench/endpoints.js';
+import { freePort } from '../../test/helpers/net.js';
+import { type Child, launch, waitForLine } from '../lib/children.js';
 import { hubServer } from './hub.js';
 import { nchanServer } from './nchan.js';
 

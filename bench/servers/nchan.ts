@@ -10,7 +10,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort, launch, removeTempDir, tempDir } from '../children.js';
+import { freePort } from '../../test/helpers/net.js';
+import { launch, removeTempDir, tempDir } from '../lib/children.js';
 import { peerEndpoints, type ServerUnderTest } from './index.js';
 
 export const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';

@@ -2,45 +2,42 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints } from '../bench/endpoints.js';
-import { clockNs } from '../bench/payload.js';
-import { Publisher } from '../bench/publisher.js';
-import { Recorder } from '../bench/recorder.js';
-import { openAll, Subscriber } from '../bench/subscribers.js';
 import { createToken } from '../hub/index.js';
-import { type Command, UsageError } from './command.js';
-import { integerFlag, parseFlags } from './flags.js';
+import type { Endpoints } from './bench/endpoints.js';
+import { clockNs } from './bench/payload.js';
+import { Publisher } from './bench/publisher.js';
+import { Recorder } from './bench/recorder.js';
+import { openAll, Subscriber } from './bench/subscribers.js';
+import { defineCommand } from './command.js';
+import { defineFlags, type FlagValues } from './flags.js';
 import { styleFor } from './style.js';
-
-const help = `Usage: siar bench [hub-url] [options]
-
-Measures a Mercure hub on this machine: opens subscribers on raw sockets, publishes updates one after
-the other, and reports how fast every update reached every subscriber. Without a URL it starts a hub
-of its own (siar serve, memory store) and measures that, CPU included. Loopback only.
-
-Options:
-  -s, --subscribers <n>   subscribers                                   default 1000 (at most 19000)
-  -u, --updates <n>       updates published                             default 200
-      --size <bytes>      data size of each update                      default 100
-      --topic <topic>     the topic subscribed and published to         default https://example.com/bench
-      --token <jwt>       a publisher token (with a hub URL)
-  -k, --key <key>         or the hub's key, to sign one (HS256)
-      --json              print the figures as JSON instead of a table
-  -h, --help              show this help
-
-Exit status: 0 when every subscriber got every update once; 1 when one was lost or repeated, or the
-hub refused; 2 for a usage error.
-
-Examples:
-  siar bench
-  siar bench --subscribers 5000 --updates 50
-  siar bench http://127.0.0.1:3000/.well-known/mercure --key "$KEY"
-`;
+import { UsageError } from './usage-error.js';
 
 /** Descriptors one process may hold here, with room for the rest: the subscribers' sockets must fit. */
 const MAX_SUBSCRIBERS = 19_000;
 /** Streams opening at once: under a server's listen backlog (511), so the kernel does not drop connects. */
 const CONNECT_WINDOW = 500;
+
+const FLAGS = defineFlags({
+  subscribers: {
+    kind: 'integer',
+    short: 's',
+    value: '<n>',
+    default: 1000,
+    help: `subscribers (at most ${MAX_SUBSCRIBERS})`,
+  },
+  updates: { kind: 'integer', short: 'u', value: '<n>', default: 200, help: 'updates published' },
+  size: { kind: 'integer', value: '<bytes>', default: 100, help: 'data size of each update' },
+  topic: {
+    kind: 'string',
+    value: '<topic>',
+    default: 'https://example.com/bench',
+    help: 'the topic subscribed and published to',
+  },
+  token: { kind: 'string', value: '<jwt>', help: 'a publisher token (with a hub URL)' },
+  key: { kind: 'string', short: 'k', value: '<key>', help: "or the hub's key, to sign one (HS256)" },
+  json: { kind: 'boolean', help: 'print the figures as JSON instead of a table' },
+});
 
 interface Figures {
   subscribers: number;
@@ -212,11 +209,8 @@ function table(figures: Figures, hub: string): string {
   return `${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('bench', argv, OPTIONS, true);
-  const subscribers = integerFlag(values.subscribers, '--subscribers') ?? 1000;
-  const updates = integerFlag(values.updates, '--updates') ?? 200;
-  const size = integerFlag(values.size, '--size') ?? 100;
+async function run(values: FlagValues<typeof FLAGS>, positionals: string[]): Promise<number> {
+  const { subscribers, updates, size, topic } = values;
   if (subscribers < 1 || subscribers > MAX_SUBSCRIBERS) {
     throw new UsageError(
       `--subscribers must be between 1 and ${MAX_SUBSCRIBERS} (one process holds 20,000 sockets here).`,
@@ -224,7 +218,6 @@ async function run(argv: string[]): Promise<number> {
   }
   if (updates < 1 || updates > 100_000) throw new UsageError('--updates must be between 1 and 100,000.');
   if (size < 40 || size > 65_536) throw new UsageError('--size must be between 40 and 65,536 bytes.');
-  const topic = values.topic ?? 'https://example.com/bench';
   const style = styleFor(process.stderr);
   const tty = process.stdout.isTTY === true && !values.json;
 
@@ -277,14 +270,21 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-const OPTIONS = {
-  subscribers: { type: 'string', short: 's' },
-  updates: { type: 'string', short: 'u' },
-  size: { type: 'string' },
-  topic: { type: 'string' },
-  token: { type: 'string' },
-  key: { type: 'string', short: 'k' },
-  json: { type: 'boolean' },
-} as const;
+export const command = defineCommand({
+  name: 'bench',
+  usage: '[hub-url] [options]',
+  about: `Measures a Mercure hub on this machine: opens subscribers on raw sockets, publishes updates one after
+the other, and reports how fast every update reached every subscriber. Without a URL it starts a hub
+of its own (siar serve, memory store) and measures that, CPU included. Loopback only.`,
+  flags: FLAGS,
+  positionals: true,
+  more: `Exit status: 0 when every subscriber got every update once; 1 when one was lost or repeated, or the
+hub refused; 2 for a usage error.
 
-export const command: Command = { summary: 'measure a hub on this machine', help, run };
+Examples:
+  siar bench
+  siar bench --subscribers 5000 --updates 50
+  siar bench http://127.0.0.1:3000/.well-known/mercure --key "$KEY"
+`,
+  run,
+});

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { type Command, UsageError } from './command.js';
+import type { Command } from './command.js';
 import { styleFor } from './style.js';
+import { UsageError } from './usage-error.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-/** Each command lives in its own module (exporting `command`), loaded only when it runs. */
+/**
+ * Each command lives in its own module (exporting `command`), loaded only when it runs; its one-line
+ * summary is here, so that `siar --help` loads none of them.
+ */
 const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
   serve: {
     summary: 'run the Mercure hub (memory, SQLite or Redis store; dashboard; demo page)',

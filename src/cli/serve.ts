@@ -4,168 +4,226 @@ import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-serv
 import {
   createHub,
   createToken,
+  DEFAULT_MEMORY_HISTORY,
+  type Hub,
   type HubOptions,
   type HubStore,
   JWT_ALGORITHMS,
-  type JwtAlgorithm,
 } from '../hub/index.js';
 import { openStore, StoreSpecError } from '../hub/stores/open.js';
-import { stderrLogger } from '../server/index.js';
-import { type Command, UsageError } from './command.js';
-import { booleanFlag, integerFlag, parseFlags, readKey } from './flags.js';
-import { listeningOptions, TLS_FLAGS, TLS_HELP } from './serve-tls.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES, stderrLogger } from '../server/index.js';
+import { defineCommand } from './command.js';
+import { defineFlags, type FlagValues, flagMistake } from './flags.js';
+import { listeningOptions, TLS_FLAGS } from './serve-tls.js';
 import { styleFor } from './style.js';
+import { UsageError } from './usage-error.js';
 
-const help = `Usage: siar serve [options]
+/** Where a hub that made its own development key listens unless --host says otherwise: this machine only. */
+const DEVELOPMENT_HOST = '127.0.0.1';
 
-Runs a Mercure hub (draft-dunglas-mercure-07): subscribers connect to /.well-known/mercure with
-EventSource, publishers POST updates there. Every option can also be set by the environment
-variable named in brackets.
-
-Options:
-  -p, --port <port>               port to listen on [SIAR_PORT, PORT]                    default 3000
-      --host <host>               address to listen on [SIAR_HOST]                       default all
-      --publisher-jwt-key <key>   key checking publishers' tokens; @file reads a file
-                                  [SIAR_PUBLISHER_JWT_KEY, MERCURE_PUBLISHER_JWT_KEY]
-      --subscriber-jwt-key <key>  key checking subscribers' tokens (default: the publisher key)
-                                  [SIAR_SUBSCRIBER_JWT_KEY, MERCURE_SUBSCRIBER_JWT_KEY]
-      --jwt-algorithm <alg>       ${JWT_ALGORITHMS.join(', ')} [SIAR_JWT_ALGORITHM,
-                                  MERCURE_PUBLISHER_JWT_ALG]                            default HS256
-      --anonymous                 let subscribers without a token in (public updates) [SIAR_ANONYMOUS]
-      --cors-origin <origin>      allow this browser origin, with credentials (repeatable; * for any,
-                                  without credentials) [SIAR_CORS_ORIGINS, comma-separated]
-      --publish-origin <origin>   allow publishing with the cookie from this origin (repeatable)
-                                  [SIAR_PUBLISH_ORIGINS]
-      --store <store>             memory; sqlite:<path> (durable); for many nodes:
-                                  redis://[:password@]host:port[/db][?prefix=<keys prefix>] or
-                                  rediss://… (SIAR_REDIS_CLUSTER=1 for Redis Cluster),
-                                  postgres://user[:password]@host:port/db[?prefix=<tables prefix>],
-                                  nats://host:port[?prefix=<streams prefix>] [SIAR_STORE]  default memory
-      --history-size <n>          updates kept for replay [SIAR_HISTORY_SIZE]  default 10000 (sqlite 100000)
-      --subscriptions             publish subscription events, serve the subscriptions API
-                                  [SIAR_SUBSCRIPTIONS]
-      --heartbeat <ms>            heartbeat interval, 0 for none [SIAR_HEARTBEAT]        default 15000
-      --max-subscribers <n>       subscribers at once [SIAR_MAX_SUBSCRIBERS]             default 50000
-      --max-buffered-bytes <n>    bytes a subscriber may leave unread before it is dropped (it comes
-                                  back with Last-Event-ID) [SIAR_MAX_BUFFERED_BYTES]   default 1048576
-      --demo                      serve the demo page at / [SIAR_DEMO]
-      --no-dashboard              do not serve the live dashboard at /dashboard nor send its figures
-                                  [SIAR_DASHBOARD=0]
-${TLS_HELP}
-  -h, --help                      show this help
-
-With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
-to the dashboard, and says so: set a key of your own for anything but trying it out. The dashboard
-needs a subscriber token whose mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
-siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
-
-Examples:
-  siar serve --demo                        try it: demo page at /, dashboard link printed
-  siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
-  siar serve --jwt-algorithm RS256 --publisher-jwt-key @publisher.pub.pem --anonymous
-  siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
-  siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
-  siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
-  SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
-`;
-
-function list(flags: string[] | undefined, env: string | undefined): string[] | undefined {
-  if (flags !== undefined && flags.length > 0) return flags;
-  if (env === undefined || env.trim() === '') return undefined;
-  return env
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
+const FLAGS = defineFlags({
+  port: {
+    kind: 'integer',
+    short: 'p',
+    value: '<port>',
+    env: ['SIAR_PORT', 'PORT'],
+    default: 3000,
+    help: 'port to listen on',
+  },
+  host: {
+    kind: 'string',
+    value: '<host>',
+    env: ['SIAR_HOST'],
+    defaultText: `all (${DEVELOPMENT_HOST} with a development key)`,
+    help: 'address to listen on',
+  },
+  'publisher-jwt-key': {
+    kind: 'key',
+    value: '<key>',
+    env: ['SIAR_PUBLISHER_JWT_KEY', 'MERCURE_PUBLISHER_JWT_KEY'],
+    defaultText: 'a development key',
+    help: "key checking publishers' tokens; @file reads a file",
+  },
+  'subscriber-jwt-key': {
+    kind: 'key',
+    value: '<key>',
+    env: ['SIAR_SUBSCRIBER_JWT_KEY', 'MERCURE_SUBSCRIBER_JWT_KEY'],
+    defaultText: 'the publisher key',
+    help: "key checking subscribers' tokens; @file reads a file",
+  },
+  'jwt-algorithm': {
+    kind: 'string',
+    value: '<alg>',
+    env: ['SIAR_JWT_ALGORITHM', 'MERCURE_PUBLISHER_JWT_ALG'],
+    choices: JWT_ALGORITHMS,
+    default: 'HS256',
+    help: JWT_ALGORITHMS.join(', '),
+  },
+  'subscriber-jwt-algorithm': {
+    kind: 'string',
+    envOnly: true,
+    value: '<alg>',
+    env: ['MERCURE_SUBSCRIBER_JWT_ALG'],
+    choices: JWT_ALGORITHMS,
+    defaultText: '--jwt-algorithm',
+    help: "the subscriber key's algorithm, when it is not the publisher key's",
+  },
+  anonymous: {
+    kind: 'boolean',
+    env: ['SIAR_ANONYMOUS'],
+    help: 'let subscribers without a token in (public updates)',
+  },
+  'cors-origin': {
+    kind: 'list',
+    value: '<origin>',
+    env: ['SIAR_CORS_ORIGINS'],
+    help: 'allow this browser origin, with credentials (repeatable; * for any, without credentials)',
+  },
+  'publish-origin': {
+    kind: 'list',
+    value: '<origin>',
+    env: ['SIAR_PUBLISH_ORIGINS'],
+    help: 'allow publishing with the cookie from this origin (repeatable)',
+  },
+  store: {
+    kind: 'string',
+    value: '<store>',
+    env: ['SIAR_STORE'],
+    default: 'memory',
+    help: 'memory; sqlite:<path> (durable); for many nodes: redis://[:password@]host:port[/db][?prefix=<keys prefix>] or rediss://…, postgres://user[:password]@host:port/db[?prefix=<tables prefix>], nats://host:port[?prefix=<streams prefix>]',
+  },
+  'redis-cluster': {
+    kind: 'boolean',
+    envOnly: true,
+    env: ['SIAR_REDIS_CLUSTER'],
+    help: 'with a redis:// or rediss:// --store: talk to a Redis Cluster rather than one server',
+  },
+  'history-size': {
+    kind: 'integer',
+    value: '<n>',
+    env: ['SIAR_HISTORY_SIZE'],
+    defaultText: `${DEFAULT_MEMORY_HISTORY} (sqlite 100000)`,
+    help: 'updates kept for replay',
+  },
+  subscriptions: {
+    kind: 'boolean',
+    env: ['SIAR_SUBSCRIPTIONS'],
+    help: 'publish subscription events, serve the subscriptions API',
+  },
+  heartbeat: {
+    kind: 'integer',
+    value: '<ms>',
+    env: ['SIAR_HEARTBEAT'],
+    defaultText: String(DEFAULT_HEARTBEAT_MS),
+    help: 'heartbeat interval, 0 for none',
+  },
+  'max-subscribers': {
+    kind: 'integer',
+    value: '<n>',
+    env: ['SIAR_MAX_SUBSCRIBERS'],
+    defaultText: '50000',
+    help: 'subscribers at once',
+  },
+  'max-buffered-bytes': {
+    kind: 'integer',
+    value: '<n>',
+    env: ['SIAR_MAX_BUFFERED_BYTES'],
+    defaultText: String(DEFAULT_MAX_BUFFERED_BYTES),
+    help: 'bytes a subscriber may leave unread before it is dropped (it comes back with Last-Event-ID)',
+  },
+  demo: { kind: 'boolean', env: ['SIAR_DEMO'], help: 'serve the demo page at /' },
+  dashboard: {
+    kind: 'boolean',
+    default: true,
+    env: ['SIAR_DASHBOARD'],
+    help: 'do not serve the live dashboard at /dashboard nor send its figures',
+  },
+  ...TLS_FLAGS,
+});
 
 function origins(values: string[] | undefined): readonly string[] | '*' | undefined {
   if (values === undefined) return undefined;
   return values.includes('*') ? '*' : values;
 }
 
-/** Opens the store named, with a store specification's mistake answered as a usage error. */
-async function openStoreFlag(spec: string, historySize: number | undefined): Promise<HubStore | undefined> {
+/**
+ * Opens the store named: a specification's mistake is a usage error, a store that cannot open
+ * (a directory that is not there) an error that says which.
+ */
+async function openStoreFlag(
+  spec: string,
+  historySize: number | undefined,
+  redisCluster: boolean,
+): Promise<HubStore | undefined> {
   try {
-    return await openStore(spec, {
-      historySize,
-      redisCluster: booleanFlag(undefined, process.env.SIAR_REDIS_CLUSTER),
-    });
+    return await openStore(spec, { historySize, redisCluster });
   } catch (error) {
-    if (error instanceof StoreSpecError) throw new UsageError(error.message);
-    throw error;
+    if (error instanceof StoreSpecError) throw flagMistake('serve', error.message);
+    throw new UsageError(`Cannot open the store ${spec}: ${(error as Error).message}`, 1);
   }
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags('serve', argv, OPTIONS);
-  const env = process.env;
-  const port = integerFlag(values.port ?? env.SIAR_PORT ?? env.PORT, '--port') ?? 3000;
-  const host = values.host ?? env.SIAR_HOST;
-  const listening = listeningOptions(values, env, (text) =>
-    process.stderr.write(`\n${styleFor(process.stderr).yellow('siar warn:')} ${text}\n\n`),
+/** What the first lines on stderr say of a development key, its tokens and where the hub listens. */
+function developmentNotice(key: string, publisherToken: string, subscriberToken: string, hostGiven: boolean) {
+  return (
+    'no JWT key is set, so the hub made a development key for this run only:\n' +
+    `  key (HS256):       ${key}\n` +
+    `  publisher token:   ${publisherToken}\n` +
+    `  subscriber token:  ${subscriberToken}\n` +
+    (hostGiven
+      ? ''
+      : `It listens on ${DEVELOPMENT_HOST} only, since anyone who can reach it could use that key: --host 0.0.0.0\n` +
+        '(or SIAR_HOST=0.0.0.0) listens on every address.\n') +
+    'Set --publisher-jwt-key (or SIAR_PUBLISHER_JWT_KEY) to a secret of your own for real use.'
   );
-  const algorithm = (values['jwt-algorithm'] ??
-    env.SIAR_JWT_ALGORITHM ??
-    env.MERCURE_PUBLISHER_JWT_ALG ??
-    'HS256') as JwtAlgorithm;
-  if (!JWT_ALGORITHMS.includes(algorithm)) {
-    throw new UsageError(`--jwt-algorithm must be one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}".`);
-  }
-  let publisherKey = readKey(
-    values['publisher-jwt-key'] ?? env.SIAR_PUBLISHER_JWT_KEY ?? env.MERCURE_PUBLISHER_JWT_KEY,
-    '--publisher-jwt-key',
-  );
-  const subscriberKey = readKey(
-    values['subscriber-jwt-key'] ?? env.SIAR_SUBSCRIBER_JWT_KEY ?? env.MERCURE_SUBSCRIBER_JWT_KEY,
-    '--subscriber-jwt-key',
-  );
-  const subscriberAlgorithm = (env.MERCURE_SUBSCRIBER_JWT_ALG as JwtAlgorithm | undefined) ?? algorithm;
-  const historySize = integerFlag(values['history-size'] ?? env.SIAR_HISTORY_SIZE, '--history-size');
-  const demo = booleanFlag(values.demo, env.SIAR_DEMO);
-  // On unless turned off: --no-dashboard, or SIAR_DASHBOARD set to a false-ish value.
-  const dashboard = !values['no-dashboard'] && !/^(0|false|no|off)$/i.test((env.SIAR_DASHBOARD ?? '').trim());
-  const warn = styleFor(process.stderr);
-  const style = styleFor(process.stdout);
+}
+
+async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
+  const { port, demo, dashboard, 'jwt-algorithm': algorithm } = values;
+  const subscriberKey = values['subscriber-jwt-key'];
+  const development = values['publisher-jwt-key'] === undefined && subscriberKey === undefined;
+  const host = values.host ?? (development ? DEVELOPMENT_HOST : undefined);
+  const listening = listeningOptions(values);
+  // The store last, once every other option is known good: nothing is printed before every option is checked.
+  const store = await openStoreFlag(values.store, values['history-size'], values['redis-cluster']);
+
+  const warnStyle = styleFor(process.stderr);
+  const warn = (text: string) => process.stderr.write(`\n${warnStyle.yellow('siar warn:')} ${text}\n\n`);
+  if (listening.notice !== undefined) warn(listening.notice);
+  let publisherKey = values['publisher-jwt-key'];
   let demoTokens: { publisherToken?: string; subscriberToken?: string } = {};
   let dashboardToken: string | undefined;
-  const development = publisherKey === undefined && subscriberKey === undefined;
   if (development) {
     publisherKey = randomBytes(32).toString('base64url');
     const publisherToken = await createToken({ publish: ['*'], subscribe: ['*'] }, publisherKey);
     const subscriberToken = await createToken({ subscribe: ['*'] }, publisherKey);
     demoTokens = { publisherToken, subscriberToken };
     if (dashboard) dashboardToken = await createToken({ subscribe: [DASHBOARD_TOPIC] }, publisherKey);
-    process.stderr.write(
-      `\n${warn.yellow('siar warn:')} no JWT key is set, so the hub made a development key for this run only:\n` +
-        `  key (HS256):       ${publisherKey}\n` +
-        `  publisher token:   ${publisherToken}\n` +
-        `  subscriber token:  ${subscriberToken}\n` +
-        `Set --publisher-jwt-key (or SIAR_PUBLISHER_JWT_KEY) to a secret of your own for real use.\n\n`,
-    );
+    warn(developmentNotice(publisherKey, publisherToken, subscriberToken, values.host !== undefined));
   }
-  const storeSpec = values.store ?? env.SIAR_STORE ?? 'memory';
   const options: HubOptions = {
     publisherJwt: publisherKey === undefined ? undefined : { key: publisherKey, algorithm },
     subscriberJwt:
-      subscriberKey === undefined ? undefined : { key: subscriberKey, algorithm: subscriberAlgorithm },
-    anonymous: booleanFlag(values.anonymous, env.SIAR_ANONYMOUS),
-    corsOrigins: origins(list(values['cors-origin'], env.SIAR_CORS_ORIGINS)),
-    publishOrigins: origins(list(values['publish-origin'], env.SIAR_PUBLISH_ORIGINS)),
-    store: await openStoreFlag(storeSpec, historySize),
-    historySize,
-    subscriptions: booleanFlag(values.subscriptions, env.SIAR_SUBSCRIPTIONS),
-    heartbeatMs: integerFlag(values.heartbeat ?? env.SIAR_HEARTBEAT, '--heartbeat'),
-    maxSubscribers: integerFlag(values['max-subscribers'] ?? env.SIAR_MAX_SUBSCRIBERS, '--max-subscribers'),
-    maxBufferedBytes: integerFlag(
-      values['max-buffered-bytes'] ?? env.SIAR_MAX_BUFFERED_BYTES,
-      '--max-buffered-bytes',
-    ),
+      subscriberKey === undefined
+        ? undefined
+        : { key: subscriberKey, algorithm: values['subscriber-jwt-algorithm'] ?? algorithm },
+    anonymous: values.anonymous,
+    corsOrigins: origins(values['cors-origin']),
+    publishOrigins: origins(values['publish-origin']),
+    store,
+    historySize: values['history-size'],
+    subscriptions: values.subscriptions,
+    heartbeatMs: values.heartbeat,
+    maxSubscribers: values['max-subscribers'],
+    maxBufferedBytes: values['max-buffered-bytes'],
     demo: demo ? (development ? demoTokens : true) : false,
     dashboard,
     logger: stderrLogger,
   };
-  const hub = createHub(options);
+  let hub: Hub;
   try {
+    // createHub refuses a key it cannot use (an empty key file, say) at once; ready() the rest.
+    hub = createHub(options);
     await hub.ready();
   } catch (error) {
     throw new UsageError(
@@ -196,18 +254,17 @@ async function run(argv: string[]): Promise<number> {
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
-  const lines = [
-    `${style.bold('Siar hub')} listening on ${style.cyan(`${base}/.well-known/mercure`)} (store: ${storeSpec.split(':')[0]})${listening.protocols ? ` over ${listening.protocols}` : ''}`,
-  ];
-  if (demo) lines.push(`  Demo page:  ${style.cyan(`${base}/`)}`);
-  if (dashboard) {
-    lines.push(
-      dashboardToken === undefined
-        ? `  Dashboard:  ${style.cyan(`${base}/dashboard`)} ${style.dim(`(add ?token=<JWT>: siar token --subscribe '${DASHBOARD_TOPIC}' --key <the key>)`)}`
-        : `  Dashboard:  ${style.cyan(`${base}/dashboard?token=${dashboardToken}`)}`,
-    );
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(
+    banner({
+      base,
+      store: values.store.split(':')[0] as string,
+      protocols: listening.protocols,
+      h2c: listening.server.h2c === true,
+      demo,
+      dashboard,
+      dashboardToken,
+    }),
+  );
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -219,7 +276,7 @@ async function run(argv: string[]): Promise<number> {
       // event loop alive (a store's socket, say), so returning a status would not end the process.
       const force = setTimeout(() => {
         process.stderr.write(
-          `${warn.red('siar:')} the hub did not shut down within 10 s (a store that does not answer?); exiting.\n`,
+          `${warnStyle.red('siar:')} the hub did not shut down within 10 s (a store that does not answer?); exiting.\n`,
         );
         process.exit(1);
       }, 10_000);
@@ -237,28 +294,59 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-const OPTIONS = {
-  port: { type: 'string', short: 'p' },
-  host: { type: 'string' },
-  'publisher-jwt-key': { type: 'string' },
-  'subscriber-jwt-key': { type: 'string' },
-  'jwt-algorithm': { type: 'string' },
-  anonymous: { type: 'boolean' },
-  'cors-origin': { type: 'string', multiple: true },
-  'publish-origin': { type: 'string', multiple: true },
-  store: { type: 'string' },
-  'history-size': { type: 'string' },
-  subscriptions: { type: 'boolean' },
-  heartbeat: { type: 'string' },
-  'max-subscribers': { type: 'string' },
-  'max-buffered-bytes': { type: 'string' },
-  demo: { type: 'boolean' },
-  'no-dashboard': { type: 'boolean' },
-  ...TLS_FLAGS,
-} as const;
+/** What the hub prints once it listens: its URL, and the pages' links (paths, for h2c: through a proxy). */
+function banner(at: {
+  base: string;
+  store: string;
+  protocols: string | undefined;
+  h2c: boolean;
+  demo: boolean;
+  dashboard: boolean;
+  dashboardToken: string | undefined;
+}): string {
+  const style = styleFor(process.stdout);
+  const page = (path: string) => (at.h2c ? path : style.cyan(`${at.base}${path}`));
+  const lines = [
+    `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store})${at.protocols ? ` over ${at.protocols}` : ''}`,
+  ];
+  if (at.h2c && (at.demo || at.dashboard)) {
+    lines.push(
+      '  h2c is HTTP/2 without TLS, for a proxy in front of the hub that terminates TLS; browsers do not',
+      '  speak it. Open these paths through that proxy (or serve HTTPS: --tls-cert and --tls-key, or --dev-tls):',
+    );
+  }
+  if (at.demo) lines.push(`  Demo page:  ${page('/')}`);
+  if (at.dashboard) {
+    lines.push(
+      at.dashboardToken === undefined
+        ? `  Dashboard:  ${page('/dashboard')} ${style.dim(`(add ?token=<JWT>: siar token --subscribe '${DASHBOARD_TOPIC}' --key <the key>)`)}`
+        : `  Dashboard:  ${page(`/dashboard?token=${at.dashboardToken}`)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
 
-export const command: Command = {
-  summary: 'run the Mercure hub (memory, SQLite or Redis store; dashboard; demo page)',
-  help,
+export const command = defineCommand({
+  name: 'serve',
+  usage: '[options]',
+  about: `Runs a Mercure hub (draft-dunglas-mercure-07): subscribers connect to /.well-known/mercure with
+EventSource, publishers POST updates there. Every option can also be set by the environment
+variable named in brackets (the option wins; an empty variable counts as unset).`,
+  flags: FLAGS,
+  more: `With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
+to the dashboard, listens on ${DEVELOPMENT_HOST} only unless --host says otherwise, and says so: set a
+key of your own for anything but trying it out. The dashboard needs a subscriber token whose
+mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
+siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
+
+Examples:
+  siar serve --demo                        try it: demo page at /, dashboard link printed
+  siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
+  siar serve --jwt-algorithm RS256 --publisher-jwt-key @publisher.pub.pem --anonymous
+  siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
+  siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
+  siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
+  SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
+`,
   run,
-};
+});

@@ -1,42 +1,38 @@
-import { parseArgs } from 'node:util';
 import { ClientError, subscribe } from '../client/index.js';
 import { encode, type ParsedEvent } from '../protocol/index.js';
-import { type Command, UsageError } from './command.js';
+import { defineCommand } from './command.js';
+import { defineFlags, type FlagValues, flagMistake } from './flags.js';
 
-const help = `Usage: siar subscribe <url> [options]
+const FORMATS = ['pretty', 'json', 'raw'] as const;
+type Format = (typeof FORMATS)[number];
 
-Connects to an event stream and prints each event as it arrives. When the stream ends or the
-connection drops it reconnects, resuming with Last-Event-ID, until --count or --timeout stops it.
-Connection notices and errors go to stderr; stdout holds only events.
-
-Options:
-  -f, --format <format>       pretty: one block per event (coloured on a terminal unless NO_COLOR is set)
-                              json:   one {"type","data","lastEventId"} object per line
-                              raw:    the events re-encoded as text/event-stream
-                              default: pretty when stdout is a terminal, json otherwise
-  -H, --header <Name: value>  send this request header (repeatable)
-      --last-event-id <id>    resume after this event ID (sent as Last-Event-ID)
-  -t, --topic <topic>         add a topic=<topic> query parameter, as a Mercure hub
-                              (/.well-known/mercure) expects (repeatable)
-  -n, --count <N>             exit after N events
-      --timeout <seconds>     exit after this many seconds (fractions allowed)
-      --no-reconnect          exit when the stream ends or the connection fails
-  -h, --help                  show this help
-
-Exit status:
-  0  --count events arrived, --timeout passed, or the stream ended (with --no-reconnect)
-  1  the server refused (an HTTP error status, or not text/event-stream); the connection failed
-     (with --no-reconnect); --timeout passed before any connection succeeded, or before --count events
-  2  a usage error
-
-Examples:
-  siar subscribe http://localhost:3000/.well-known/mercure --topic https://example.com/books/1
-  siar subscribe https://api.example.com/events -H 'Authorization: Bearer TOKEN' --count 10
-  siar subscribe http://localhost:3000/events --format json | jq .data
-`;
-
-type Format = 'pretty' | 'json' | 'raw';
-const FORMATS: readonly string[] = ['pretty', 'json', 'raw'];
+const FLAGS = defineFlags({
+  format: {
+    kind: 'string',
+    short: 'f',
+    value: '<format>',
+    choices: FORMATS,
+    defaultText: 'pretty when stdout is a terminal, json otherwise',
+    help: `pretty: one block per event (coloured on a terminal, unless NO_COLOR)
+json:   one {"type","data","lastEventId"} object per line
+raw:    the events re-encoded as text/event-stream`,
+  },
+  header: { kind: 'list', short: 'H', value: '<Name: value>', help: 'send this request header (repeatable)' },
+  'last-event-id': {
+    kind: 'string',
+    value: '<id>',
+    help: 'resume after this event ID (sent as Last-Event-ID)',
+  },
+  topic: {
+    kind: 'list',
+    short: 't',
+    value: '<topic>',
+    help: 'add a topic=<topic> query parameter, as a Mercure hub (/.well-known/mercure) expects (repeatable)',
+  },
+  count: { kind: 'string', short: 'n', value: '<N>', help: 'exit after N events' },
+  timeout: { kind: 'string', value: '<seconds>', help: 'exit after this many seconds (fractions allowed)' },
+  reconnect: { kind: 'boolean', default: true, help: 'exit when the stream ends or the connection fails' },
+});
 
 interface Settings {
   url: URL;
@@ -48,18 +44,9 @@ interface Settings {
   reconnect: boolean;
 }
 
-function usageError(message: string): UsageError {
-  return new UsageError(`${message}\nRun "siar subscribe --help" for the options.`);
-}
+const usageError = (message: string) => flagMistake('subscribe', message);
 
-function parse(argv: string[]): Settings {
-  let parsed: ReturnType<typeof parseOptions>;
-  try {
-    parsed = parseOptions(argv);
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+function settings(values: FlagValues<typeof FLAGS>, positionals: string[]): Settings {
   if (positionals.length !== 1) {
     throw usageError(
       positionals.length === 0 ? 'subscribe needs the URL of an event stream.' : 'subscribe takes one URL.',
@@ -77,9 +64,6 @@ function parse(argv: string[]): Settings {
     throw usageError(`"${url.href}" is not an http: or https: URL.`);
   }
   for (const topic of values.topic ?? []) url.searchParams.append('topic', topic);
-
-  const format = values.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  if (!FORMATS.includes(format)) throw usageError(`--format must be pretty, json or raw, not "${format}".`);
 
   const headers: Record<string, string> = {};
   for (const header of values.header ?? []) {
@@ -110,30 +94,13 @@ function parse(argv: string[]): Settings {
   }
   return {
     url,
-    format: format as Format,
+    format: values.format ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     headers,
     lastEventId: values['last-event-id'],
     count,
     timeoutMs,
-    reconnect: !values['no-reconnect'],
+    reconnect: values.reconnect,
   };
-}
-
-function parseOptions(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: 'string', short: 'f' },
-      header: { type: 'string', short: 'H', multiple: true },
-      'last-event-id': { type: 'string' },
-      topic: { type: 'string', short: 't', multiple: true },
-      count: { type: 'string', short: 'n' },
-      timeout: { type: 'string' },
-      'no-reconnect': { type: 'boolean' },
-    },
-  });
 }
 
 /** Turns events into text for stdout, in one of the three formats. */
@@ -190,8 +157,7 @@ function hint(error: ClientError, url: URL): string {
   return '';
 }
 
-async function run(argv: string[]): Promise<number> {
-  const settings = parse(argv);
+async function run(settings: Settings): Promise<number> {
   const { stdout, stderr } = process;
   const notice = (text: string) => stderr.write(`siar: ${text}\n`);
   const format = formatter(
@@ -278,8 +244,24 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-export const command: Command = {
-  summary: "print an SSE stream's events as they arrive",
-  help,
-  run,
-};
+export const command = defineCommand({
+  name: 'subscribe',
+  usage: '<url> [options]',
+  about: `Connects to an event stream and prints each event as it arrives. When the stream ends or the
+connection drops it reconnects, resuming with Last-Event-ID, until --count or --timeout stops it.
+Connection notices and errors go to stderr; stdout holds only events.`,
+  flags: FLAGS,
+  positionals: true,
+  more: `Exit status:
+  0  --count events arrived, --timeout passed, or the stream ended (with --no-reconnect)
+  1  the server refused (an HTTP error status, or not text/event-stream); the connection failed
+     (with --no-reconnect); --timeout passed before any connection succeeded, or before --count events
+  2  a usage error
+
+Examples:
+  siar subscribe http://localhost:3000/.well-known/mercure --topic https://example.com/books/1
+  siar subscribe https://api.example.com/events -H 'Authorization: Bearer TOKEN' --count 10
+  siar subscribe http://localhost:3000/events --format json | jq .data
+`,
+  run: (values, positionals) => run(settings(values, positionals)),
+});

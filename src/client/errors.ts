@@ -1,3 +1,6 @@
+import { readSnippet } from './response-body.js';
+import type { FetchResponse } from './types.js';
+
 /** What went wrong, as a stable string a program can switch on. */
 export type ClientErrorCode =
   /** The URL cannot be parsed, or its scheme is not `http:` or `https:`. */
@@ -58,4 +61,31 @@ export function describeError(error: unknown): string {
   if (cause && typeof cause.code === 'string') return `${error.message} (${cause.code})`;
   if (cause && typeof cause.message === 'string') return `${error.message} (${cause.message})`;
   return error.message;
+}
+
+/** How much of a refusal's body goes into the message (the whole snippet is in `body`). */
+const MESSAGE_SNIPPET_CHARS = 200;
+
+/**
+ * The error for a response that is not an event stream: `message`, then the start of the body on one
+ * line; `status`, `statusText`, the headers and the first KiB of the body as details.
+ */
+export async function refusalError(
+  code: 'http-status' | 'bad-content-type',
+  response: FetchResponse,
+  message: string,
+): Promise<ClientError> {
+  const body = await readSnippet(response.body);
+  const line = body.replace(/\s+/g, ' ').trim();
+  const snippet = line.length > MESSAGE_SNIPPET_CHARS ? `${line.slice(0, MESSAGE_SNIPPET_CHARS)}…` : line;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return new ClientError(code, snippet === '' ? `${message}.` : `${message}: ${snippet}`, {
+    status: response.status,
+    statusText: response.statusText,
+    body,
+    headers,
+  });
 }

@@ -1,8 +1,11 @@
-import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../protocol/index.js';
+import { type ParsedEvent, ProtocolError } from '../protocol/index.js';
+import { resolvePolicy } from './backoff.js';
 import { isEventStream } from './content-type.js';
 import { describeError } from './errors.js';
-import { resolveFetch, type TlsOptions } from './http2-fetch.js';
-import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
+import { resolveFetch } from './http2/resolve-fetch.js';
+import type { TlsOptions } from './http2/tls.js';
+import { Reconnection, type RetryInfo } from './reconnection.js';
+import { normalizeHeaders } from './request-headers.js';
 import { type ChunkReader, chunkReader, discardBody } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike } from './types.js';
 
@@ -70,6 +73,15 @@ const CLOSED = 2;
 /** The reconnection time until the server sets one with `retry:` (milliseconds), as browsers default to. */
 const DEFAULT_RECONNECTION_TIME_MS = 3000;
 
+/** The standard's reconnection: the reconnection time each time (no backoff, no jitter, no cap), for ever. */
+const RECONNECTION_POLICY = resolvePolicy({
+  initialDelayMs: DEFAULT_RECONNECTION_TIME_MS,
+  maxDelayMs: Number.POSITIVE_INFINITY,
+  factor: 1,
+  jitter: 0,
+  maxRetries: Number.POSITIVE_INFINITY,
+});
+
 /**
  * An `EventSource` for Node.js with the semantics of the HTML standard: it sends
  * `Accept: text/event-stream` and `Cache-Control: no-cache`, follows redirects, fails for good
@@ -90,13 +102,11 @@ export class EventSource extends EventTarget {
   readonly #withCredentials: boolean;
   readonly #fetch: Fetch;
   readonly #headers: Record<string, string>;
-  readonly #parser: Parser;
+  readonly #reconnection: Reconnection;
   readonly #handlers = new Map<string, HandlerSlot>();
   #readyState: number = CONNECTING;
-  #reconnectionTime = DEFAULT_RECONNECTION_TIME_MS;
   /** The request in flight; replaced on each connection, so a late answer to an old one is ignored. */
   #controller: AbortController | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #origin = '';
 
   /**
@@ -113,11 +123,8 @@ export class EventSource extends EventTarget {
     this.#withCredentials = Boolean(init.withCredentials);
     this.#headers = normalizeHeaders(init.headers);
     this.#fetch = resolveFetch(init);
-    this.#parser = createParser({
+    this.#reconnection = new Reconnection(RECONNECTION_POLICY, {
       onEvent: (event) => this.#dispatchMessage(event),
-      onRetry: (ms) => {
-        this.#reconnectionTime = ms;
-      },
     });
     this.#connect();
   }
@@ -206,8 +213,7 @@ export class EventSource extends EventTarget {
 
   /** Stops everything at once: the request in flight, a pending reconnection, and every later event. */
   close(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#reconnection.cancel();
     this.#readyState = CLOSED;
     const controller = this.#controller;
     this.#controller = undefined;
@@ -246,15 +252,15 @@ export class EventSource extends EventTarget {
   #connect(): void {
     const url = this.#url;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      // Browsers fail such URLs as a network error, after the constructor has returned.
-      this.#timer = setTimeout(() => this.#fail(`EventSource cannot fetch ${url.protocol} URLs.`), 0);
+      // Browsers fail such URLs as a network error, after the constructor has returned (after a close() too: no event).
+      setTimeout(() => this.#fail(`EventSource cannot fetch ${url.protocol} URLs.`), 0);
       return;
     }
     const controller = new AbortController();
     this.#controller = controller;
     const init = {
       method: 'GET',
-      headers: eventStreamHeaders(this.#headers, this.#parser.lastEventId, true),
+      headers: this.#reconnection.headers(this.#headers, true),
       redirect: 'follow' as const,
       credentials: this.#withCredentials ? ('include' as const) : ('same-origin' as const),
       signal: controller.signal,
@@ -265,7 +271,7 @@ export class EventSource extends EventTarget {
         (response) => this.#onResponse(response, controller),
         (error: unknown) => {
           if (this.#controller !== controller) return;
-          this.#reestablish(`The request to ${url.href} failed: ${describeError(error)}.`);
+          this.#reestablish(`The request to ${url.href} failed: ${describeError(error)}`);
         },
       );
   }
@@ -292,6 +298,7 @@ export class EventSource extends EventTarget {
     }
     this.#origin = new URL(response.url || this.#url.href).origin;
     this.#readyState = OPEN;
+    this.#reconnection.opened();
     this.dispatchEvent(new Event('open'));
     const reader = chunkReader(response.body);
     if (this.#controller !== controller) {
@@ -311,7 +318,7 @@ export class EventSource extends EventTarget {
           return;
         }
         if (chunk === undefined) break;
-        this.#parser.feed(chunk);
+        this.#reconnection.feed(chunk);
       }
     } catch (error) {
       if (this.#controller !== controller) return;
@@ -323,7 +330,7 @@ export class EventSource extends EventTarget {
       }
       message = `The stream broke: ${describeError(error)}`;
     }
-    this.#reestablish(`${message}; reconnecting in ${this.#reconnectionTime} ms.`);
+    this.#reestablish(message);
   }
 
   #dispatchMessage(event: ParsedEvent): void {
@@ -339,16 +346,17 @@ export class EventSource extends EventTarget {
   }
 
   /** The standard's "reestablish the connection": `error` with `CONNECTING`, wait, reconnect. */
-  #reestablish(message: string): void {
+  #reestablish(reason: string): void {
     this.#controller = undefined;
-    this.#parser.reset();
+    this.#reconnection.disconnected();
     this.#readyState = CONNECTING;
-    this.dispatchEvent(new EventSourceErrorEvent(message));
+    // Never undefined: the policy retries for ever.
+    const { delayMs } = this.#reconnection.next() as RetryInfo;
+    this.dispatchEvent(new EventSourceErrorEvent(`${reason}; reconnecting in ${delayMs} ms.`));
     if (this.#readyState !== CONNECTING) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#readyState === CONNECTING) this.#connect();
-    }, this.#reconnectionTime);
+    void this.#reconnection.wait(delayMs).then((elapsed) => {
+      if (elapsed && this.#readyState === CONNECTING) this.#connect();
+    });
   }
 
   /** The standard's "fail the connection": `CLOSED`, one `error`, no reconnection. */

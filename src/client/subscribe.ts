@@ -1,19 +1,14 @@
-import { createParser, type ParsedEvent, type Parser, ProtocolError } from '../protocol/index.js';
-import { backoffDelay, parseRetryAfter, type ReconnectPolicy, resolvePolicy } from './backoff.js';
+import { type ParsedEvent, ProtocolError } from '../protocol/index.js';
+import { parseRetryAfter, type ReconnectPolicy, resolvePolicy } from './backoff.js';
 import { isEventStream } from './content-type.js';
-import { ClientError, describeError } from './errors.js';
-import { resolveFetch, type TlsOptions } from './http2-fetch.js';
-import { eventStreamHeaders, normalizeHeaders } from './request-headers.js';
-import { chunkReader, discardBody, readSnippet } from './response-body.js';
+import { ClientError, describeError, refusalError } from './errors.js';
+import { DEFAULT_MAX_QUEUED_EVENTS, EventQueue } from './event-queue.js';
+import { resolveFetch } from './http2/resolve-fetch.js';
+import type { TlsOptions } from './http2/tls.js';
+import { Reconnection, type RetryInfo } from './reconnection.js';
+import { normalizeHeaders } from './request-headers.js';
+import { chunkReader, discardBody } from './response-body.js';
 import type { Fetch, FetchResponse, HeadersLike, RequestBody } from './types.js';
-
-/** Where a reconnection stands, as the `onError` and `onRetry` hooks see it. */
-export interface RetryInfo {
-  /** 1 for the first reconnection since the last successful connection, 2 for the next, and so on. */
-  attempt: number;
-  /** How long the client waits before it reconnects (milliseconds). */
-  delayMs: number;
-}
 
 /** The options of {@link subscribe}. Every one has a default; times are in milliseconds. */
 export interface SubscribeOptions {
@@ -79,8 +74,6 @@ export interface SubscribeOptions {
 /** Methods RFC 9110 defines as idempotent: repeating them has the effect of sending them once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export const DEFAULT_MAX_QUEUED_EVENTS = 1000;
-
 function defaultIsRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429;
 }
@@ -97,24 +90,6 @@ interface Outcome {
   retryAfterMs?: number;
 }
 
-interface Waiter {
-  resolve: (result: IteratorResult<ParsedEvent, undefined>) => void;
-  reject: (reason: unknown) => void;
-}
-
-function responseHeaders(response: FetchResponse): Record<string, string> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  return headers;
-}
-
-function oneLine(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max)}…` : line;
-}
-
 /**
  * A running subscription: an async iterable of the stream's events (`{ type, data, lastEventId }`),
  * across reconnections. The request starts with the first `next()` (the first turn of `for await`).
@@ -127,30 +102,15 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
   readonly #headers: Record<string, string>;
   readonly #signal: AbortSignal | undefined;
   readonly #fetch: Fetch;
-  readonly #policy: Required<ReconnectPolicy>;
   readonly #mayRetry: boolean;
   readonly #isRetryableStatus: (status: number) => boolean;
-  readonly #maxQueuedEvents: number;
   readonly #idleTimeoutMs: number;
   readonly #options: SubscribeOptions;
-  readonly #parser: Parser;
-
-  readonly #queue: ParsedEvent[] = [];
-  readonly #waiters: Waiter[] = [];
+  readonly #queue: EventQueue<ParsedEvent>;
+  readonly #reconnection: Reconnection;
   #started = false;
-  /** No event will be added to the queue any more. */
-  #done = false;
-  /** The subscription was ended by its user (`return()`, `close()` or the signal): nothing more is delivered. */
-  #closed = false;
-  /** The error to throw once the queue is empty; thrown once. */
-  #error: { reason: unknown } | undefined;
-  /** The server's latest `retry:`, the base of the reconnection delay. */
-  #serverRetryMs: number | undefined;
+  /** The request in flight. */
   #controller: AbortController | undefined;
-  /** Set while the reader waits for the consumer to take events from a full queue. */
-  #resumeReading: (() => void) | undefined;
-  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | undefined;
   readonly #onAbort = (): void => this.#close({ reason: this.#signal?.reason });
 
   /** Use {@link subscribe}. */
@@ -184,25 +144,24 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     this.#headers = normalizeHeaders(options.headers);
     this.#signal = options.signal;
     this.#fetch = resolveFetch(options);
-    this.#policy = resolvePolicy(options.reconnect === false ? { maxRetries: 0 } : options.reconnect);
     this.#mayRetry = IDEMPOTENT.has(this.#method) || options.retryNonIdempotent === true;
     this.#isRetryableStatus = options.isRetryableStatus ?? defaultIsRetryableStatus;
-    this.#maxQueuedEvents = maxQueuedEvents;
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#options = options;
-    this.#parser = createParser({
-      lastEventId: options.lastEventId ?? '',
-      ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }),
-      onEvent: (event) => this.#push(event),
-      onRetry: (ms) => {
-        this.#serverRetryMs = ms;
+    this.#queue = new EventQueue(maxQueuedEvents);
+    this.#reconnection = new Reconnection(
+      resolvePolicy(options.reconnect === false ? { maxRetries: 0 } : options.reconnect),
+      {
+        onEvent: (event) => this.#queue.push(event),
+        ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
+        ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }),
       },
-    });
+    );
   }
 
   /** The last event ID received (or given as `lastEventId`): where a new subscription would resume. */
   get lastEventId(): string {
-    return this.#parser.lastEventId;
+    return this.#reconnection.lastEventId;
   }
 
   [Symbol.asyncIterator](): this {
@@ -210,18 +169,8 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
   }
 
   next(): Promise<IteratorResult<ParsedEvent, undefined>> {
-    if (!this.#started && !this.#closed) this.#start();
-    const value = this.#queue.shift();
-    if (value !== undefined) {
-      if (this.#resumeReading !== undefined && this.#queue.length < this.#maxQueuedEvents) {
-        const resume = this.#resumeReading;
-        this.#resumeReading = undefined;
-        resume();
-      }
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.#done) return this.#settle();
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#started && !this.#queue.closed) this.#start();
+    return this.#queue.next();
   }
 
   /** Ends the subscription at once (what `break` in `for await` calls). */
@@ -233,19 +182,6 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
   /** Ends the subscription at once: the request is cancelled, queued events are dropped. */
   close(): void {
     this.#close(undefined);
-  }
-
-  #settle(): Promise<IteratorResult<ParsedEvent, undefined>> {
-    const error = this.#error;
-    this.#error = undefined;
-    return error ? Promise.reject(error.reason) : Promise.resolve({ value: undefined, done: true });
-  }
-
-  #push(event: ParsedEvent): void {
-    if (this.#closed) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve({ value: event, done: false });
-    else this.#queue.push(event);
   }
 
   #start(): void {
@@ -261,45 +197,37 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     );
   }
 
-  /** The producer has finished: what is queued is still delivered, then `error` (if any) is thrown. */
+  /** The reconnect loop has finished: what is queued is still delivered, then `error` (if any) is thrown. */
   #end(error: { reason: unknown } | undefined): void {
-    if (this.#closed) return;
-    this.#done = true;
-    this.#error = error;
+    if (this.#queue.closed) return;
+    this.#queue.end(error);
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const waiter of this.#waiters.splice(0)) this.#settle().then(waiter.resolve, waiter.reject);
   }
 
   /** The user ended the subscription: stop everything now; `error` (the abort reason) is thrown once. */
   #close(error: { reason: unknown } | undefined): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#done = true;
-    this.#error = error;
-    this.#queue.length = 0;
+    if (this.#queue.closed) return;
+    this.#queue.close(error);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#controller?.abort();
-    clearTimeout(this.#sleepTimer);
-    this.#wake?.();
-    this.#resumeReading?.();
-    for (const waiter of this.#waiters.splice(0)) this.#settle().then(waiter.resolve, waiter.reject);
+    this.#reconnection.cancel();
   }
 
+  /** Requests, reads, and reconnects as the policy says, until the stream ends for good. */
   async #run(): Promise<void> {
-    // Reconnections in a row since the last successful connection.
-    let attempt = 0;
+    const reconnection = this.#reconnection;
     for (;;) {
       const outcome = await this.#request();
-      if (this.#closed) return;
-      if (outcome.opened) attempt = 0;
+      if (this.#queue.closed) return;
+      if (outcome.opened) reconnection.opened();
       const { error } = outcome;
       if (!outcome.retry || !this.#mayRetry) {
         if (error !== undefined) throw error;
         return;
       }
-      attempt++;
-      const { maxRetries } = this.#policy;
-      if (attempt > maxRetries) {
+      const retry = reconnection.next(outcome.retryAfterMs);
+      if (retry === undefined) {
+        const { maxRetries } = reconnection.policy;
         if (error === undefined) return;
         if (maxRetries === 0) throw error;
         throw new ClientError(
@@ -308,26 +236,11 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
           { cause: error },
         );
       }
-      const delayMs =
-        outcome.retryAfterMs ??
-        backoffDelay(this.#policy, this.#serverRetryMs ?? this.#policy.initialDelayMs, attempt);
-      if (error instanceof ClientError && this.#options.onError?.(error, { attempt, delayMs }) === false) {
-        throw error;
-      }
-      this.#options.onRetry?.({ attempt, delayMs, lastEventId: this.#parser.lastEventId });
-      await this.#sleep(delayMs);
-      if (this.#closed) return;
+      if (error instanceof ClientError && this.#options.onError?.(error, retry) === false) throw error;
+      this.#options.onRetry?.({ ...retry, lastEventId: reconnection.lastEventId });
+      await reconnection.wait(retry.delayMs);
+      if (this.#queue.closed) return;
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      this.#sleepTimer = setTimeout(resolve, ms);
-    }).finally(() => {
-      this.#wake = undefined;
-      this.#sleepTimer = undefined;
-    });
   }
 
   /** Makes one request and reads its events until the stream ends or breaks. Never throws. */
@@ -339,7 +252,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     if (this.#idleTimeoutMs > 0) {
       idle = setTimeout(() => {
         // Time spent waiting for a slow consumer is not the server's silence.
-        if (this.#resumeReading !== undefined) {
+        if (this.#queue.waitingForRoom) {
           idle?.refresh();
           return;
         }
@@ -351,14 +264,14 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     try {
       const response = await this.#fetch(this.#url, {
         method: this.#method,
-        headers: eventStreamHeaders(this.#headers, this.#parser.lastEventId, false),
+        headers: this.#reconnection.headers(this.#headers, false),
         ...(this.#body === undefined ? {} : { body: this.#body }),
         redirect: 'follow',
         credentials: 'same-origin',
         signal: controller.signal,
       });
       idle?.refresh();
-      if (this.#closed) {
+      if (this.#queue.closed) {
         discardBody(response.body);
         return { opened, retry: false };
       }
@@ -371,7 +284,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
       if (status < 200 || status > 299) {
         const retry = this.#isRetryableStatus(status);
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        const error = await this.#refusal(
+        const error = await refusalError(
           'http-status',
           response,
           `${this.#method} ${this.#url} was refused: ${status} ${response.statusText}`,
@@ -380,7 +293,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
       }
       const contentType = response.headers.get('content-type');
       if (!isEventStream(contentType)) {
-        const error = await this.#refusal(
+        const error = await refusalError(
           'bad-content-type',
           response,
           `${this.#method} ${this.#url} answered ${status} with Content-Type ${contentType ?? '(none)'}, not text/event-stream`,
@@ -399,7 +312,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
       await this.#read(response, idle);
       return { opened, retry: true };
     } catch (error) {
-      if (this.#closed) return { opened, retry: false };
+      if (this.#queue.closed) return { opened, retry: false };
       if (idleFired) {
         return {
           opened,
@@ -427,7 +340,7 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     } finally {
       clearTimeout(idle);
       this.#controller = undefined;
-      this.#parser.reset();
+      this.#reconnection.disconnected();
     }
   }
 
@@ -436,38 +349,20 @@ export class Subscription implements AsyncIterableIterator<ParsedEvent, undefine
     const reader = chunkReader(response.body);
     try {
       for (;;) {
-        if (this.#queue.length >= this.#maxQueuedEvents) {
-          // Not reading lets the transport's buffers fill, and TCP flow control tells the server.
-          await new Promise<void>((resolve) => {
-            this.#resumeReading = resolve;
-          });
-          this.#resumeReading = undefined;
+        if (this.#queue.full) {
+          // Not reading lets the transport's buffers fill, and flow control tells the server.
+          await this.#queue.room();
           idle?.refresh();
         }
-        if (this.#closed) return;
+        if (this.#queue.closed) return;
         const chunk = await reader.read();
         if (chunk === undefined) return;
         idle?.refresh();
-        this.#parser.feed(chunk);
+        this.#reconnection.feed(chunk);
       }
     } finally {
       reader.cancel();
     }
-  }
-
-  async #refusal(
-    code: 'http-status' | 'bad-content-type',
-    response: FetchResponse,
-    message: string,
-  ): Promise<ClientError> {
-    const body = await readSnippet(response.body);
-    const snippet = oneLine(body, 200);
-    return new ClientError(code, snippet === '' ? `${message}.` : `${message}: ${snippet}`, {
-      status: response.status,
-      statusText: response.statusText,
-      body,
-      headers: responseHeaders(response),
-    });
   }
 }
 

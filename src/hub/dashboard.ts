@@ -50,7 +50,8 @@ export class DashboardFeed {
   /** Takes a new subscriber in when it watches the dashboard; starts the timer for the first one. */
   add(subscriber: Subscriber): void {
     if (!subscriber.selectors.some(({ selector }) => selector === DASHBOARD_TOPIC)) return;
-    if (subscriber.claims === undefined || !anyTopicMatches(subscriber.claims, [DASHBOARD_TOPIC])) return;
+    const allowed = subscriber.grants?.subscribe;
+    if (allowed === undefined || !anyTopicMatches(allowed, [DASHBOARD_TOPIC])) return;
     this.watchers.add(subscriber);
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.send(), DASHBOARD_INTERVAL_MS);
@@ -107,7 +108,7 @@ export class DashboardFeed {
     const frame = Frame.of({ data: JSON.stringify(payload) });
     for (const watcher of this.watchers) {
       // A watcher still replaying its history gets the next figures instead.
-      if (watcher.pending === undefined && watcher.stream?.isOpen) watcher.stream.sendFrame(frame);
+      if (watcher.phase.name === 'live' && watcher.stream?.isOpen) watcher.stream.sendFrame(frame);
     }
   }
 

@@ -7,6 +7,7 @@ const WEB_ROOT = new URL('../../web/demo/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/demo/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/demo/base.css': { file: '../shared/base.css', type: 'text/css; charset=utf-8' },
   '/demo/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -1,3 +1,5 @@
+import type { Logger } from '../server/logger.js';
+
 /** Stable codes for every way a hub request or option can be refused. */
 export type HubErrorCode =
   | 'invalid-option'
@@ -45,4 +47,29 @@ export class HubError extends Error {
     this.status = STATUS[code];
     this.headers = headers;
   }
+}
+
+/**
+ * The 401 for a token that cannot be used, with its RFC 6750 challenge: `error` is `invalid_token`
+ * (a bad token) or `invalid_request` (a malformed Authorization header).
+ */
+export function invalidToken(description: string, error = 'invalid_token'): HubError {
+  const header = `Bearer realm="mercure", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`;
+  return new HubError('unauthorized', description, { 'www-authenticate': header });
+}
+
+/**
+ * The 503 for a store that failed (its own `HubError`, such as a deadline's, passes through); the
+ * cause is logged, the client is told to try again.
+ */
+export function storeFailed(error: unknown, logger: Logger): HubError {
+  if (error instanceof HubError) return error;
+  logger.error({ error: String(error) }, 'The store failed.');
+  return new HubError(
+    'store-failed',
+    'The hub could not store the update: its store is unavailable. Try again.',
+    {
+      'retry-after': '1',
+    },
+  );
 }

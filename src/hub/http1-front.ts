@@ -12,6 +12,11 @@ export interface RequestHead {
   headers: IncomingHttpHeaders;
 }
 
+/** The first value of a header as node:http gives it: a string, or an array for a repeated one. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /**
  * Takes the connection when it is one the caller serves itself (returns true: the socket is then
  * the caller's), or leaves it to node:http (returns false).

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { HubError } from './errors.js';
 import { installFastPath } from './http1-front.js';
 import type { Hub } from './hub.js';
+import { hubIntegerOption } from './hub-options.js';
 
 /** Streams one HTTP/2 connection may have open at once, unless told otherwise: 1000 tabs' worth. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
@@ -68,16 +69,12 @@ export const DEFAULT_IDLE_SESSION_TIMEOUT_MS = 60_000;
  * would otherwise hold its socket for good. A subscription's heartbeats (15 s by default) keep its
  * connection busy, so only a hub with heartbeats off sees quiet subscribers reconnect.
  */
-function boundIdleSessions(
-  server: Http2Server | Http2SecureServer,
-  timeoutMs = DEFAULT_IDLE_SESSION_TIMEOUT_MS,
-): void {
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
-    throw new HubError(
-      'invalid-option',
-      `idleSessionTimeoutMs must be a non-negative integer, got ${timeoutMs}.`,
-    );
-  }
+function boundIdleSessions(server: Http2Server | Http2SecureServer, idleSessionTimeoutMs?: number): void {
+  const timeoutMs = hubIntegerOption(
+    'idleSessionTimeoutMs',
+    idleSessionTimeoutMs,
+    DEFAULT_IDLE_SESSION_TIMEOUT_MS,
+  );
   // With no 'timeout' listener, node:http2 destroys a session that timed out.
   if (timeoutMs > 0) server.setTimeout(timeoutMs);
 }
@@ -91,31 +88,24 @@ function boundIdleSessions(
  * connections per origin no longer caps the tabs that can subscribe.
  */
 export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubServer {
-  const maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
-  if (
-    !Number.isSafeInteger(maxConcurrentStreams) ||
-    maxConcurrentStreams < 1 ||
-    maxConcurrentStreams > 2 ** 32 - 1
-  ) {
-    throw new HubError(
-      'invalid-option',
-      `maxConcurrentStreams must be a positive integer, got ${maxConcurrentStreams}.`,
-    );
-  }
-  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  if (!Number.isSafeInteger(headersTimeout) || headersTimeout < 1) {
-    throw new HubError(
-      'invalid-option',
-      `headersTimeoutMs must be a positive integer, got ${headersTimeout}.`,
-    );
-  }
-  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 0) {
-    throw new HubError(
-      'invalid-option',
-      `requestTimeoutMs must be a non-negative integer, got ${requestTimeout}.`,
-    );
-  }
+  const maxConcurrentStreams = hubIntegerOption(
+    'maxConcurrentStreams',
+    options.maxConcurrentStreams,
+    DEFAULT_MAX_CONCURRENT_STREAMS,
+    // HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS is a 32-bit field.
+    { min: 1, max: 2 ** 32 - 1 },
+  );
+  const headersTimeout = hubIntegerOption(
+    'headersTimeoutMs',
+    options.headersTimeoutMs,
+    DEFAULT_HEADERS_TIMEOUT_MS,
+    { min: 1 },
+  );
+  const requestTimeout = hubIntegerOption(
+    'requestTimeoutMs',
+    options.requestTimeoutMs,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+  );
   if (requestTimeout > 0 && requestTimeout < headersTimeout) {
     throw new HubError(
       'invalid-option',

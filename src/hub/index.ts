@@ -1,12 +1,8 @@
-export {
-  type Claims,
-  JWT_ALGORITHMS,
-  type JwtAlgorithm,
-  type JwtKeyOptions,
-} from './authorization.js';
 export { HubError, type HubErrorCode } from './errors.js';
 export { siarHubFastify } from './fastify.js';
-export { createHub, HUB_PATH, type Hub, type HubOptions, type HubStats } from './hub.js';
+export type { HubStats } from './health.js';
+export { createHub, type Hub } from './hub.js';
+export type { HubOptions } from './hub-options.js';
 export {
   closeHubServer,
   createHubServer,
@@ -14,9 +10,12 @@ export {
   type HubServer,
   type HubServerOptions,
 } from './hub-server.js';
+export { JWT_ALGORITHMS, type JwtAlgorithm, type JwtKeyOptions } from './jwt-verifier.js';
+export { HUB_PATH, SUBSCRIPTIONS_PATH } from './paths.js';
 export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
-export { SUBSCRIPTIONS_PATH, subscriptionTopic } from './subscriptions.js';
+export { subscriptionTopic } from './subscriptions.js';
+export type { Grants } from './token-formats/token-format.js';
 export {
   type AuthorizationCookieOptions,
   authorizationCookie,

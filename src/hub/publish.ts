@@ -1,6 +1,14 @@
-import type { IncomingMessage } from 'node:http';
-import { HubError } from './errors.js';
-import { newUpdateId, type Update, type UpdateInit } from './update.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../server/logger.js';
+import { type Authorizer, checkPublishOrigin, missingToken } from './authorization.js';
+import type { DashboardFeed } from './dashboard.js';
+import { HubError, storeFailed } from './errors.js';
+import type { HubSettings } from './hub-options.js';
+import type { HubLifecycle } from './lifecycle.js';
+import type { HubCounters, HubMetrics } from './metrics.js';
+import type { HubStore } from './stores/store.js';
+import { matchesAny } from './topic-selector.js';
+import { newUpdateId, type StoredUpdate, type Update, type UpdateInit } from './update.js';
 
 /** Limits applied to every update, from the HTTP endpoint and from `hub.publish` alike. */
 export interface UpdateLimits {
@@ -12,14 +20,14 @@ export interface UpdateLimits {
   maxTopicLength: number;
 }
 
-/** Reads a request body up to `limit` bytes; 413 beyond it. Uses a body a framework already parsed. */
-/** Default time a publish body may take to arrive, whatever the protocol: 60 s. */
-export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
-
+/**
+ * Reads a request body up to `limit` bytes (413 beyond it) within `timeoutMs` (408 after it). Uses a
+ * body a framework already parsed.
+ */
 export async function readBody(
   req: IncomingMessage & { body?: unknown },
   limit: number,
-  timeoutMs = DEFAULT_BODY_TIMEOUT_MS,
+  timeoutMs: number,
 ): Promise<Buffer | object> {
   if (req.body !== undefined && req.body !== null) {
     // Express or Fastify parsed the body before the hub saw it.
@@ -181,4 +189,93 @@ export function validateUpdate(init: UpdateInit, limits: UpdateLimits): Update {
     throw badRequest('"retry" must be a non-negative integer (milliseconds).');
   }
   return { id, topics: [...topics], data, type, retry, private: init.private === true };
+}
+
+/** What publishing needs of the hub. */
+export interface PublishParts {
+  readonly settings: HubSettings;
+  readonly logger: Logger;
+  readonly store: HubStore;
+  readonly authorizer: Authorizer;
+  readonly lifecycle: HubLifecycle;
+  readonly counters: HubCounters;
+  readonly metrics: HubMetrics | undefined;
+  readonly dashboard: DashboardFeed | undefined;
+}
+
+/**
+ * The hub's write path: a publish over HTTP (token, body, validation, the 200 with the ID), one from
+ * the hosting app, and the hub's own updates, all stored the same way. The store dispatches what it
+ * stored (`Subscribers.dispatch`), on every node.
+ */
+export class Publisher {
+  constructor(private readonly parts: PublishParts) {}
+
+  /**
+   * `POST /.well-known/mercure`: a token whose publish grants cover every topic of the update, a form
+   * (or JSON) body within the limits; answers 200 with the update's ID once the store has it.
+   */
+  async publishHttp(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const { settings, lifecycle } = this.parts;
+    lifecycle.refuseIfClosing();
+    const arrivedAt = performance.now();
+    // In flight from the request on, not from its append: close() waits for a body still arriving.
+    lifecycle.begin();
+    try {
+      const auth = await this.parts.authorizer.authorize(req, query, 'publisher', 'Publishing');
+      if (auth === undefined) throw missingToken('Publishing');
+      if (auth.carrier === 'cookie') checkPublishOrigin(req, settings.publishOrigins);
+      const allowed = auth.grants.publish;
+      if (allowed === undefined || allowed.length === 0) {
+        throw new HubError(
+          'forbidden',
+          'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
+        );
+      }
+      const body = await readBody(req, settings.limits.maxUpdateBytes, settings.bodyTimeoutMs);
+      const update = validateUpdate(parseUpdate(body, req.headers['content-type']), settings.limits);
+      for (const topic of update.topics) {
+        if (!matchesAny(allowed, topic)) {
+          throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
+        }
+      }
+      const stored = await this.append(update, arrivedAt);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(stored.id);
+    } finally {
+      lifecycle.end();
+    }
+  }
+
+  /** `hub.publish()`: an update from the hosting app, within the same limits, without a token. */
+  async publish(init: UpdateInit, arrivedAt: number): Promise<Update> {
+    this.parts.lifecycle.refuseIfClosing();
+    const {
+      seq: _seq,
+      frame: _frame,
+      ...update
+    } = await this.append(validateUpdate(init, this.parts.settings.limits), arrivedAt);
+    return update;
+  }
+
+  /**
+   * Stores a valid update; `arrivedAt` (performance.now() when its publish arrived) times it for the
+   * dashboard. A store's failure becomes a 503.
+   */
+  async append(update: Update, arrivedAt?: number): Promise<StoredUpdate> {
+    const { store, lifecycle, counters, metrics, dashboard } = this.parts;
+    lifecycle.begin();
+    if (arrivedAt !== undefined) dashboard?.published(update.id, arrivedAt);
+    const started = process.hrtime.bigint();
+    try {
+      const result = await store.append(update);
+      counters.updatesPublished++;
+      metrics?.storeAppendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return result;
+    } catch (error) {
+      throw storeFailed(error, this.parts.logger);
+    } finally {
+      lifecycle.end();
+    }
+  }
 }

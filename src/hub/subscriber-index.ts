@@ -1,18 +1,23 @@
 import type { Subscriber } from './subscriber.js';
+import type { TopicSelector } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
 
+/** Subscribers sharing one scanned selector: the selector is tried once for all of them. */
+interface ScannedEntry {
+  readonly selector: TopicSelector;
+  readonly members: Set<Subscriber>;
+}
+
 /**
- * Who wants which topic, for dispatch: exact selectors in a map from topic to subscribers (one
- * lookup per topic of the update), `*` in a set, URI templates in a list tried one by one — each
- * template once per update, however many subscribers share it.
+ * Who wants which topic, for dispatch, as each selector's matcher type says (`indexing`): exact
+ * selectors in a map from topic to subscribers (one lookup per topic of the update), the others
+ * (`*`, URI templates) in a list tried one by one — each distinct selector once per update, however
+ * many subscribers share it.
  */
 export class SubscriberIndex {
   private readonly exact = new Map<string, Set<Subscriber>>();
-  private readonly everything = new Set<Subscriber>();
-  private readonly templates = new Map<
-    string,
-    { matches(topic: string): boolean; members: Set<Subscriber> }
-  >();
+  /** By selector key (type and text). */
+  private readonly scanned = new Map<string, ScannedEntry>();
   private count = 0;
 
   /** Subscribers in the index. */
@@ -23,38 +28,33 @@ export class SubscriberIndex {
   add(subscriber: Subscriber): void {
     this.count++;
     for (const selector of subscriber.selectors) {
-      const { selector: text } = selector;
-      if (text === '*') {
-        this.everything.add(subscriber);
-      } else if (isTemplate(text)) {
-        let entry = this.templates.get(text);
-        if (entry === undefined) {
-          entry = { matches: (topic) => selector.matches(topic), members: new Set() };
-          this.templates.set(text, entry);
-        }
-        entry.members.add(subscriber);
-      } else {
-        let members = this.exact.get(text);
+      if (selector.type.indexing === 'exact') {
+        let members = this.exact.get(selector.selector);
         if (members === undefined) {
           members = new Set();
-          this.exact.set(text, members);
+          this.exact.set(selector.selector, members);
         }
         members.add(subscriber);
+      } else {
+        let entry = this.scanned.get(selector.key);
+        if (entry === undefined) {
+          entry = { selector, members: new Set() };
+          this.scanned.set(selector.key, entry);
+        }
+        entry.members.add(subscriber);
       }
     }
   }
 
   remove(subscriber: Subscriber): void {
     this.count--;
-    for (const { selector: text } of subscriber.selectors) {
-      if (text === '*') {
-        this.everything.delete(subscriber);
-      } else if (isTemplate(text)) {
-        const entry = this.templates.get(text);
-        if (entry?.members.delete(subscriber) && entry.members.size === 0) this.templates.delete(text);
+    for (const selector of subscriber.selectors) {
+      if (selector.type.indexing === 'exact') {
+        const members = this.exact.get(selector.selector);
+        if (members?.delete(subscriber) && members.size === 0) this.exact.delete(selector.selector);
       } else {
-        const members = this.exact.get(text);
-        if (members?.delete(subscriber) && members.size === 0) this.exact.delete(text);
+        const entry = this.scanned.get(selector.key);
+        if (entry?.members.delete(subscriber) && entry.members.size === 0) this.scanned.delete(selector.key);
       }
     }
   }
@@ -67,11 +67,6 @@ export class SubscriberIndex {
     // The hot loop of every dispatch: the mark test is written out in each loop, not in a helper.
     const seq = update.seq;
     const topics = update.topics;
-    for (const subscriber of this.everything) {
-      if (subscriber.mark === seq) continue;
-      subscriber.mark = seq;
-      visit(subscriber);
-    }
     for (let i = 0; i < topics.length; i++) {
       const members = this.exact.get(topics[i] as string);
       if (members === undefined) continue;
@@ -81,10 +76,11 @@ export class SubscriberIndex {
         visit(subscriber);
       }
     }
-    if (this.templates.size === 0) return;
-    for (const entry of this.templates.values()) {
+    if (this.scanned.size === 0) return;
+    for (const entry of this.scanned.values()) {
+      const matches = entry.selector.matches;
       let matched = false;
-      for (let i = 0; i < topics.length && !matched; i++) matched = entry.matches(topics[i] as string);
+      for (let i = 0; i < topics.length && !matched; i++) matched = matches(topics[i] as string);
       if (!matched) continue;
       for (const subscriber of entry.members) {
         if (subscriber.mark === seq) continue;
@@ -97,14 +93,11 @@ export class SubscriberIndex {
   /** Distinct selectors in use, with how many subscribers use each (for the dashboard's top topics). */
   selectorCounts(): Map<string, number> {
     const counts = new Map<string, number>();
-    if (this.everything.size > 0) counts.set('*', this.everything.size);
     for (const [topic, members] of this.exact) counts.set(topic, members.size);
-    for (const [template, entry] of this.templates) counts.set(template, entry.members.size);
+    // One text under two types (an exact and a template selector) counts as one line.
+    for (const { selector, members } of this.scanned.values()) {
+      counts.set(selector.selector, (counts.get(selector.selector) ?? 0) + members.size);
+    }
     return counts;
   }
-}
-
-/** A selector holding an expression (`{…}`) may be a URI template; the rest are compared exactly. */
-function isTemplate(selector: string): boolean {
-  return selector.includes('{');
 }

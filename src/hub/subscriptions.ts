@@ -1,22 +1,20 @@
+import type { Logger } from '../server/logger.js';
+import { SUBSCRIPTIONS_PATH } from './paths.js';
+import { type UpdateLimits, validateUpdate } from './publish.js';
+import type { HubStore } from './stores/store.js';
 import type { Subscriber } from './subscriber.js';
-import type { UpdateInit } from './update.js';
+import type { Update, UpdateInit } from './update.js';
+import { expandUriTemplate } from './uri-template/index.js';
 
-/** The path under which subscription events are published and the subscriptions API answers. */
-export const SUBSCRIPTIONS_PATH = '/.well-known/mercure/subscriptions';
-
-const JSON_LD_CONTEXT = 'https://mercure.rocks/';
-
-/** Percent-encodes everything but RFC 3986 unreserved characters, as RFC 6570 simple expansion does. */
-export function encodeVariable(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
+/** The JSON-LD context of subscription documents. */
+export const JSON_LD_CONTEXT = 'https://mercure.rocks/';
 
 /** `/.well-known/mercure/subscriptions/{topic}/{subscriber}`, expanded. */
 export function subscriptionTopic(selector: string, subscriberId: string): string {
-  return `${SUBSCRIPTIONS_PATH}/${encodeVariable(selector)}/${encodeVariable(subscriberId)}`;
+  return expandUriTemplate(`${SUBSCRIPTIONS_PATH}/{topic}/{subscriber}`, {
+    topic: selector,
+    subscriber: subscriberId,
+  });
 }
 
 /** One subscription as a JSON-LD document (without `@context`, added at the root of a response). */
@@ -41,7 +39,8 @@ export function subscriptionDocument(
     subscriber: subscriber.id,
     active,
   };
-  if (subscriber.payload !== undefined) document.payload = subscriber.payload;
+  const payload = subscriber.grants?.payload;
+  if (payload !== undefined) document.payload = payload;
   return document;
 }
 
@@ -57,45 +56,48 @@ export function subscriptionUpdates(subscriber: Subscriber, active: boolean): Up
   });
 }
 
-/** What a subscriptions API path asks for: all, those of one selector, or one subscription. */
-export type SubscriptionsQuery =
-  | { kind: 'all' }
-  | { kind: 'topic'; topic: string }
-  | { kind: 'one'; topic: string; subscriber: string };
+/** Limits of the updates the hub makes itself (subscription events): one topic, sizes bounded by the token's. */
+const HUB_UPDATE_LIMITS: UpdateLimits = {
+  maxUpdateBytes: Number.MAX_SAFE_INTEGER,
+  maxTopics: 1,
+  maxTopicLength: Number.MAX_SAFE_INTEGER,
+};
 
-/** Reads a subscriptions API path (after SUBSCRIPTIONS_PATH); undefined when it is not one. */
-export function parseSubscriptionsPath(rest: string): SubscriptionsQuery | undefined {
-  if (rest === '' || rest === '/') return { kind: 'all' };
-  const parts = rest.slice(1).split('/');
-  try {
-    const decoded = parts.map((part) => decodeURIComponent(part));
-    if (decoded.length === 1 && decoded[0]) return { kind: 'topic', topic: decoded[0] };
-    if (decoded.length === 2 && decoded[0] && decoded[1]) {
-      return { kind: 'one', topic: decoded[0], subscriber: decoded[1] };
+/**
+ * Subscription events, when the hub's `subscriptions` option is on: a subscriber's subscriptions are
+ * announced (private updates on their subscription topics) when its stream goes live and when it
+ * ends, and listed in the store's presence when the store shares one between nodes.
+ */
+export class SubscriptionEvents {
+  constructor(
+    private readonly store: HubStore,
+    private readonly append: (update: Update) => Promise<unknown>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The subscriber's stream is live. */
+  started(subscriber: Subscriber): void {
+    this.announce(subscriber, true);
+    this.store.presence?.add(
+      subscriber.selectors.map(({ selector }) => subscriptionDocument(selector, subscriber, true)),
+    );
+  }
+
+  /** The subscriber's stream ended; `announce` false when the hub is closing (nobody is left to tell). */
+  ended(subscriber: Subscriber, announce: boolean): void {
+    this.store.presence?.remove(
+      subscriber.selectors.map(({ selector }) => subscriptionTopic(selector, subscriber.id)),
+    );
+    if (announce) this.announce(subscriber, false);
+  }
+
+  private announce(subscriber: Subscriber, active: boolean): void {
+    for (const update of subscriptionUpdates(subscriber, active)) {
+      // The publishers' limits are not for the hub's own updates: a token's payload larger than
+      // maxUpdateBytes must neither drop its subscriber nor throw out of a stream's close listener.
+      this.append(validateUpdate(update, HUB_UPDATE_LIMITS)).catch((error: unknown) =>
+        this.logger.warn({ error: String(error) }, 'Could not publish a subscription event.'),
+      );
     }
-  } catch {
-    return undefined;
   }
-  return undefined;
-}
-
-/** The JSON-LD answer of the subscriptions API. */
-export function subscriptionsResponse(
-  path: string,
-  query: SubscriptionsQuery,
-  documents: SubscriptionDocument[],
-  lastEventId: string,
-): Record<string, unknown> | undefined {
-  if (query.kind === 'one') {
-    const document = documents[0];
-    if (document === undefined) return undefined;
-    return { '@context': JSON_LD_CONTEXT, ...document, lastEventID: lastEventId };
-  }
-  return {
-    '@context': JSON_LD_CONTEXT,
-    id: path,
-    type: 'Subscriptions',
-    lastEventID: lastEventId,
-    subscriptions: documents,
-  };
 }

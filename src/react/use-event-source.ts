@@ -59,7 +59,10 @@ export interface UseEventSourceOptions {
 
 /** What {@link useEventSource} returns. */
 export interface EventSourceState {
-  /** `0` connecting (or reconnecting), `1` open, `2` closed (failed for good, closed, or `url` null). */
+  /**
+   * `0` connecting (or reconnecting), `1` open, `2` closed: failed for good, closed, or `url` null (an
+   * EventSource has no state of its own for "not now": `2` with `error` null and no request made).
+   */
   readyState: ReadyState;
   /** The latest event, or null before the first. */
   lastEvent: StreamEvent | null;

@@ -5,7 +5,7 @@ import { pageFetch } from './page-fetch.js';
 import type { StreamEvent } from './use-event-source.js';
 
 /** Where a subscription stands. */
-export type SubscribeStatus = 'connecting' | 'open' | 'closed' | 'error';
+export type SubscribeStatus = 'idle' | 'connecting' | 'open' | 'closed' | 'error';
 
 /**
  * Options of {@link useSubscribe}: those of siar/client's `subscribe()` (but `signal`: unmounting is
@@ -19,9 +19,10 @@ export interface UseSubscribeOptions extends Omit<SubscribeOptions, 'signal'> {
 /** What {@link useSubscribe} returns. */
 export interface SubscribeState {
   /**
-   * `connecting` until a response opens the stream, and again while reconnecting; `open` while events
-   * may arrive; `closed` when the stream ended for good (a 204, `reconnect: false`, `close()`, `url`
-   * null); `error` when the subscription gave up (`error` says why).
+   * `idle` while `url` is null ("not now": nothing is requested, nothing has ended); `connecting` until
+   * a response opens the stream, and again while reconnecting; `open` while events may arrive; `closed`
+   * when the stream ended for good (a 204, `reconnect: false`, `close()`); `error` when the
+   * subscription gave up (`error` says why).
    */
   status: SubscribeStatus;
   lastEvent: StreamEvent | null;
@@ -34,11 +35,11 @@ export interface SubscribeState {
 /**
  * Runs siar/client's `subscribe()` on `url` while the component is mounted: fetch-based, so it can
  * send headers, POST a body and back off between reconnections. Cancelled on unmount, restarted when
- * `url` or the options change; `url` null means "not now". A relative URL is resolved against the
- * page's.
+ * `url` or the options change; `url` null means "not now" (status `idle`). A relative URL is resolved
+ * against the page's.
  */
 export function useSubscribe(url: string | URL | null, options: UseSubscribeOptions = {}): SubscribeState {
-  const [status, setStatus] = useState<SubscribeStatus>(url === null ? 'closed' : 'connecting');
+  const [status, setStatus] = useState<SubscribeStatus>(url === null ? 'idle' : 'connecting');
   const [lastEvent, setLastEvent] = useState<StreamEvent | null>(null);
   const [error, setError] = useState<unknown>(null);
   const latest = useRef(options);
@@ -53,7 +54,7 @@ export function useSubscribe(url: string | URL | null, options: UseSubscribeOpti
     setLastEvent(null);
     setError(null);
     if (href === null) {
-      setStatus('closed');
+      setStatus('idle');
       return;
     }
     setStatus('connecting');

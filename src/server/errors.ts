@@ -11,11 +11,38 @@ export class ServerError extends Error {
   }
 }
 
-/** Checks that an option is a non-negative integer (or absent) and returns it or the default. */
-export function integerOption(name: string, value: number | undefined, fallback: number): number {
+/** The range an integer option may take, and the error a value outside it throws. */
+export interface IntegerRange {
+  /** Smallest value allowed. Default 0. */
+  min?: number;
+  /** Largest value allowed. Default `Number.MAX_SAFE_INTEGER`. */
+  max?: number;
+  /** Makes the error for a value out of range: each part throws its own class. Default: a `ServerError`. */
+  invalid?: (message: string) => Error;
+}
+
+/**
+ * Checks that an option is an integer within its range (or absent) and returns it, or the default when
+ * it is absent. The one check behind every numeric option of siar/server and siar/hub.
+ */
+export function integerOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  range: IntegerRange = {},
+): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ServerError('invalid-option', `${name} must be a non-negative integer, got ${value}.`);
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const kind =
+      min === 0
+        ? 'a non-negative integer'
+        : min === 1
+          ? 'a positive integer'
+          : `an integer of at least ${min}`;
+    const limit = max === Number.MAX_SAFE_INTEGER ? '' : ` no larger than ${max}`;
+    const message = `${name} must be ${kind}${limit}, got ${value}.`;
+    throw range.invalid?.(message) ?? new ServerError('invalid-option', message);
   }
   return value;
 }

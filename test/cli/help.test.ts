@@ -2,10 +2,12 @@
 // that say what to do next, and the serve banner's links (the dashboard's with a token that opens it).
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:http2';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { styleFor } from '../../src/cli/style.js';
 import { DASHBOARD_TOPIC } from '../../src/hub/dashboard-figures.js';
+import { h2Request } from '../helpers/http2.js';
 import { openSse } from '../helpers/sse-client.js';
 import { cliKilledAfterEach, send, startHub, TEST_KEY, token } from '../hub/hub-helpers.js';
 
@@ -187,6 +189,34 @@ describe('siar serve banner', () => {
     expect(line).toMatch(
       /\/dashboard \(add \?token=<JWT>: siar token --subscribe '\/\.well-known\/mercure\/dashboard' --key <the key>\)$/,
     );
+  });
+
+  it('--h2c: no link a browser cannot open, but what h2c is for and the paths to open through a proxy', async () => {
+    const serve = cli(['serve', '--host', '127.0.0.1', '--port', '0', '--h2c', '--demo'], NO_KEYS);
+    const [, base] = await serve.waitFor(
+      /listening on (http:\/\/127\.0\.0\.1:\d+)\/\.well-known\/mercure .* over cleartext HTTP\/2 \(h2c\)$/m,
+    );
+    const [, dashboard] = await serve.waitFor(/^ {2}Dashboard: +(\/dashboard\?token=\S+)$/m);
+    expect(serve.stdout()).toContain('\n  Demo page:  /\n');
+    expect(serve.stdout()).toContain('for a proxy in front of the hub that terminates TLS; browsers do not');
+    expect(
+      serve
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('://')),
+    ).toHaveLength(1);
+    // The paths are the pages, over h2c as the proxy would ask for them.
+    const session = connect(base as string);
+    session.on('error', () => {});
+    try {
+      for (const path of ['/', dashboard as string]) {
+        const exchange = h2Request(session, path, { read: false });
+        expect((await exchange.response)[':status']).toBe(200);
+        exchange.stream.close();
+      }
+    } finally {
+      session.destroy();
+    }
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 
 /** Listens on 127.0.0.1 on a port the system picks; resolves to the base URL (no trailing slash). */
 export async function listen(server: HttpServer, scheme = 'http'): Promise<string> {
@@ -12,6 +12,22 @@ export async function listen(server: HttpServer, scheme = 'http'): Promise<strin
   });
   const { port } = server.address() as AddressInfo;
   return `${scheme}://127.0.0.1:${port}`;
+}
+
+/**
+ * A loopback port free at the time of asking (listen on 0, close), for a server that must be told
+ * its port before it starts, or started again on the same one.
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
 }
 
 /** Closes a server and every connection it still holds. */

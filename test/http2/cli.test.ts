@@ -1,52 +1,36 @@
 // `siar serve` with --dev-tls, --tls-cert/--tls-key, --h2c and --max-concurrent-streams, run as a
 // real process (node --import tsx src/cli/main.ts) in a directory of its own.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/hub/index.js';
+import type { RunningProcess } from '../helpers/child-process.js';
 import { h2Publish, h2Request, testCertificate } from '../helpers/http2.js';
+import { runCli, waitForBanner } from '../helpers/hub-process.js';
 import { waitFor } from '../helpers/net.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = createRequire(import.meta.url).resolve('tsx');
 const KEY = 'siar-cli-http2-test-key-long-enough-for-hs256';
 const TOPIC = 'https://example.com/books/1';
 const SUBSCRIBE_PATH = `/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`;
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
+const defer = cleanupAfterEach();
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'siar-http2-cli-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-interface Served {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | string>;
-  /** The URL the startup line printed (`https://127.0.0.1:<port>`), and the line itself. */
-  started(): Promise<{ url: string; line: string }>;
-}
-
 /** `siar serve --host 127.0.0.1 --port 0 --publisher-jwt-key … --anonymous <args>` in `cwd`. */
-function serve(cwd: string, args: string[], env: Record<string, string> = {}): Served {
-  const child = spawn(
-    process.execPath,
+function serve(cwd: string, args: string[], env: Record<string, string> = {}): RunningProcess {
+  return runCli(
+    defer,
     [
-      '--import',
-      TSX,
-      MAIN,
       'serve',
       '--host',
       '127.0.0.1',
@@ -58,41 +42,14 @@ function serve(cwd: string, args: string[], env: Record<string, string> = {}): S
       '--no-dashboard',
       ...args,
     ],
-    { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd, env },
   );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  return {
-    child,
-    output: () => output,
-    exited,
-    async started() {
-      const match = await waitFor(
-        () => /listening on ((?:https?):\/\/127\.0\.0\.1:\d+)\/\.well-known\/mercure.*/.exec(output),
-        20_000,
-        `siar serve to start; it printed:\n${output}`,
-      );
-      return { url: (match as RegExpExecArray)[1] as string, line: (match as RegExpExecArray)[0] };
-    },
-  };
 }
 
 function session(url: string, ca?: string): ClientHttp2Session {
   const opened = connect(url, ca === undefined ? {} : { ca });
   opened.on('error', () => {});
-  cleanups.push(() => opened.destroy());
+  defer(() => opened.destroy());
   return opened;
 }
 
@@ -100,7 +57,7 @@ describe('siar serve over HTTP/2', () => {
   it('--dev-tls: makes a certificate under .siar/, prints where, serves h2 and HTTP/1.1, and shuts down with GOAWAY', async () => {
     const cwd = tempDir();
     const run = serve(cwd, ['--dev-tls']);
-    const { url, line } = await run.started();
+    const { url, line } = await waitForBanner(run);
     expect(url).toMatch(/^https:/);
     expect(line).toContain('over HTTP/2 and HTTP/1.1');
     const certPath = join(cwd, '.siar', 'dev-tls', 'cert.pem');
@@ -147,7 +104,7 @@ describe('siar serve over HTTP/2', () => {
 
     // The next run keeps the certificate (a browser's exception for it stays good).
     const again = serve(cwd, ['--dev-tls']);
-    await again.started();
+    await waitForBanner(again);
     expect(again.output()).toContain('(kept from before;');
     expect(readFileSync(certPath, 'utf8')).toBe(cert);
   });
@@ -165,21 +122,21 @@ describe('siar serve over HTTP/2', () => {
       '--max-concurrent-streams',
       '7',
     ]);
-    const { url } = await run.started();
+    const { url } = await waitForBanner(run);
     const client = session(url, cert);
     await new Promise<void>((resolve) => client.once('remoteSettings', () => resolve()));
     expect(client.remoteSettings.maxConcurrentStreams).toBe(7);
     expect(client.alpnProtocol).toBe('h2');
 
     const fromEnv = serve(cwd, [], { SIAR_TLS_CERT: 'cert.pem', SIAR_TLS_KEY: 'key.pem' });
-    const other = session((await fromEnv.started()).url, cert);
+    const other = session((await waitForBanner(fromEnv)).url, cert);
     await new Promise<void>((resolve) => other.once('remoteSettings', () => resolve()));
     expect(other.remoteSettings.maxConcurrentStreams).toBe(1000);
   });
 
   it('--h2c: cleartext HTTP/2', async () => {
     const run = serve(tempDir(), ['--h2c']);
-    const { url, line } = await run.started();
+    const { url, line } = await waitForBanner(run);
     expect(url).toMatch(/^http:/);
     expect(line).toContain('over cleartext HTTP/2 (h2c)');
     const subscriber = h2Request(session(url), SUBSCRIBE_PATH);
@@ -208,13 +165,16 @@ describe('siar serve over HTTP/2', () => {
         message: /Cannot serve with this certificate and key/,
       },
       { args: ['--dev-tls', '--max-concurrent-streams', '0'], code: 2, message: /at least 1/ },
+      { args: ['--dev-tls', '--store', 'sqlite'], code: 2, message: /--store must be "memory"/ },
     ];
     const runs = cases.map(({ args }) => serve(cwd, args));
     for (const [i, { args, code, message }] of cases.entries()) {
-      const run = runs[i] as Served;
+      const run = runs[i] as RunningProcess;
       expect(await run.exited, args.join(' ')).toBe(code);
       expect(run.output()).toMatch(message);
       expect(run.output()).not.toContain('    at ');
+      // Every option is checked before anything is said about the certificate.
+      if (code === 2) expect(run.output()).not.toContain('--dev-tls: HTTPS');
     }
   });
 });

@@ -1,12 +1,15 @@
 // siar/client over HTTP/2: EventSource and subscribe() choose h2 by ALPN for https: URLs (or h2c
 // with http2: true), share one session per origin, and keep fetch's behaviour (redirects, abort,
 // backpressure through flow control, reconnection after a reset).
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import {
   constants,
+  createServer as createH2cServer,
   createSecureServer,
   type Http2SecureServer,
+  type Http2Server,
   type Http2ServerRequest,
   type ServerHttp2Session,
   type ServerHttp2Stream,
@@ -14,6 +17,7 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ClientError,
@@ -61,11 +65,17 @@ function started(subscription: Subscription): Subscription {
   return subscription;
 }
 
-/** A TLS HTTP/2 server (with HTTP/1.1 by ALPN) whose streams `handle` answers. */
-async function secureH2(
+/**
+ * An HTTP/2 server whose streams `handle` answers: TLS with the dev certificate (and HTTP/1.1 by
+ * ALPN), or cleartext h2c with `h2c`.
+ */
+async function h2Server(
   handle: (stream: ServerHttp2Stream, headers: Record<string, unknown>, n: number) => void,
+  { h2c = false } = {},
 ) {
-  const server: Http2SecureServer = createSecureServer({ ...testCertificate(), allowHTTP1: true });
+  const server: Http2Server | Http2SecureServer = h2c
+    ? createH2cServer()
+    : createSecureServer({ ...testCertificate(), allowHTTP1: true });
   const sessions: ServerHttp2Session[] = [];
   let count = 0;
   server.on('session', (session) => sessions.push(session));
@@ -75,7 +85,7 @@ async function secureH2(
     for (const session of sessions) session.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, sessions };
+  return { url: `${h2c ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`, sessions };
 }
 
 describe('EventSource over HTTP/2', () => {
@@ -117,13 +127,17 @@ describe('EventSource over HTTP/2', () => {
     expect(served.sessions).toBe(2);
   });
 
-  it('falls back to HTTP/1.1 on the same connection when the server does not offer h2', async () => {
+  it('falls back to HTTP/1.1 on the same connection when the server does not offer h2, and reconnects on it', async () => {
     const streams: EventStream[] = [];
     const versions: string[] = [];
+    const lastEventIds: unknown[] = [];
     const server: HttpsServer = createHttpsServer(testCertificate(), (req, res) => {
       versions.push(req.httpVersion);
-      streams.push(createEventStream(req, res, { heartbeatMs: 0 }));
+      lastEventIds.push(req.headers['last-event-id']);
+      streams.push(createEventStream(req, res, { heartbeatMs: 0, retry: 10 }));
     });
+    let connections = 0;
+    server.on('secureConnection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     cleanups.push(() => server.closeAllConnections());
@@ -134,11 +148,159 @@ describe('EventSource over HTTP/2', () => {
     const messages: string[] = [];
     source.onmessage = (event) => messages.push(event.data);
     await waitFor(() => streams.length === 1);
-    streams[0]?.send({ data: 'over HTTP/1.1' });
+    streams[0]?.send({ id: 'one', data: 'over HTTP/1.1' });
     await waitFor(() => messages.length === 1);
     expect(messages).toEqual(['over HTTP/1.1']);
     expect(versions).toEqual(['1.1']);
+    // The server ends the stream: the reconnection goes out on the connection kept alive.
+    streams[0]?.close();
+    await waitFor(() => streams.length === 2, 5000, 'the reconnection');
+    streams[1]?.send({ data: 'again' });
+    await waitFor(() => messages.length === 2);
+    expect(lastEventIds).toEqual([undefined, 'one']);
+    expect(connections).toBe(1);
   });
+});
+
+/**
+ * The client in a child process: for each URL, an EventSource (closed after its first `error`) and
+ * a subscribe() with `reconnect: false`; one JSON line each. A crash (an uncaught exception, such as
+ * a body enqueued into after it was cancelled) ends the child with a non-zero exit code.
+ */
+const REFUSAL_CLIENT = `
+const { EventSource, subscribe } = await import(${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/client/index.ts')).href)});
+const { urls, ca } = JSON.parse(process.env.SIAR_TEST_REFUSALS);
+const options = ca === undefined ? { http2: true } : { tls: { ca } };
+for (const url of urls) {
+  const eventSource = await new Promise((resolve) => {
+    const source = new EventSource(url, options);
+    source.onopen = () => {
+      source.close();
+      resolve({ opened: true });
+    };
+    source.onerror = (event) => {
+      const { readyState } = source;
+      source.close();
+      resolve({ status: event.status, readyState, message: event.message });
+    };
+  });
+  let subscribed;
+  try {
+    for await (const event of subscribe(url, { ...options, reconnect: false })) subscribed = { event };
+    subscribed ??= { ended: true };
+  } catch (error) {
+    subscribed = { code: error.code, status: error.status, message: error.message };
+  }
+  console.log(JSON.stringify({ url, eventSource, subscribed }));
+}
+`;
+
+/** Runs {@link REFUSAL_CLIENT} until it exits by itself: its exit code, stderr and results by URL. */
+async function runRefusalClient(urls: string[], ca: string | undefined) {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', REFUSAL_CLIENT], {
+    env: { ...process.env, SIAR_TEST_REFUSALS: JSON.stringify({ urls, ca }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | string>((resolve) =>
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? -1)),
+  );
+  const results = new Map<
+    string,
+    { eventSource: Record<string, unknown>; subscribed: Record<string, unknown> }
+  >();
+  for (const line of stdout.split('\n').filter((text) => text !== '')) {
+    const { url, ...result } = JSON.parse(line);
+    results.set(url, result);
+  }
+  return { code, stderr, results };
+}
+
+/** Answers every request as its path says: a status with a body, a page, a redirect to itself. */
+function refusing(
+  req: { url?: string },
+  // The part of node:http's and node:http2's (compatibility) responses this uses.
+  res: { writeHead(status: number, headers: Record<string, string>): unknown; end(body: string): unknown },
+): void {
+  const path = req.url ?? '/';
+  if (path === '/204') {
+    res.writeHead(204, {});
+    res.end('');
+  } else if (path === '/loop') {
+    res.writeHead(302, { location: '/loop' });
+    res.end('');
+  } else if (path === '/page') {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>not a stream</title>${'<p>page</p>'.repeat(2000)}`);
+  } else {
+    const status = Number(path.slice(1));
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    // Some bodies larger than a stream's 64 KiB window, so chunks are still arriving when the client lets go.
+    res.end(`refused with ${status}\n${'x'.repeat(status === 500 ? 200_000 : 2000)}`);
+  }
+}
+
+const TRANSPORTS = {
+  'HTTP/2 over TLS with the dev certificate': () => createSecureServer(testCertificate(), refusing),
+  h2c: () => createH2cServer(refusing),
+  'HTTP/1.1 over TLS (the server offers no h2)': () => createHttpsServer(testCertificate(), refusing),
+};
+
+describe('non-200 answers (the client in a child process, which must not crash)', () => {
+  for (const [transport, createRefusingServer] of Object.entries(TRANSPORTS)) {
+    it(`EventSource fails and subscribe() throws for each, and the process lives on and exits by itself: ${transport}`, async () => {
+      const h2c = transport === 'h2c';
+      const server = createRefusingServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      const url = `${h2c ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // The hub's own 401, over HTTP/2 (TLS or h2c).
+      const hubUrl = transport.startsWith('HTTP/1.1')
+        ? undefined
+        : (await hubRecording({ anonymous: false }, h2c ? { h2c: true } : {})).subscribeUrl([TOPIC]);
+      const statuses = [204, 401, 403, 404, 500];
+      const urls = [...statuses.map((status) => `${url}/${status}`), `${url}/page`, `${url}/loop`];
+      if (hubUrl !== undefined) urls.push(hubUrl);
+      const { code, stderr, results } = await runRefusalClient(urls, h2c ? undefined : tls().ca);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      for (const status of statuses) {
+        expect(results.get(`${url}/${status}`)?.eventSource).toMatchObject({ status, readyState: 2 });
+      }
+      expect(results.get(`${url}/204`)?.subscribed).toEqual({ ended: true });
+      for (const status of [401, 403, 404, 500]) {
+        expect(results.get(`${url}/${status}`)?.subscribed).toMatchObject({ code: 'http-status', status });
+      }
+      expect(results.get(`${url}/500`)?.subscribed.message).toMatch(/: refused with 500 x+…$/);
+      expect(results.get(`${url}/page`)).toMatchObject({
+        eventSource: {
+          status: 200,
+          readyState: 2,
+          message: expect.stringMatching(/Content-Type text\/html/),
+        },
+        subscribed: { code: 'bad-content-type', status: 200 },
+      });
+      // A redirect loop is a network error: the EventSource would reconnect (it is closed after the event).
+      expect(results.get(`${url}/loop`)).toMatchObject({
+        eventSource: { readyState: 0, message: expect.stringMatching(/more than 20 redirects/) },
+        subscribed: { code: 'network', message: expect.stringMatching(/more than 20 redirects/) },
+      });
+      if (hubUrl !== undefined) {
+        expect(results.get(hubUrl)).toMatchObject({
+          eventSource: { status: 401, readyState: 2 },
+          subscribed: { code: 'http-status', status: 401 },
+        });
+      }
+      expect(results.size).toBe(urls.length);
+    });
+  }
 });
 
 describe('subscribe() over HTTP/2', () => {
@@ -186,7 +348,7 @@ describe('subscribe() over HTTP/2', () => {
 
   it('reconnects with Last-Event-ID after the server resets the stream', async () => {
     const lastEventIds: unknown[] = [];
-    const { url } = await secureH2((stream, headers, n) => {
+    const { url } = await h2Server((stream, headers, n) => {
       lastEventIds.push(headers['last-event-id']);
       const events = createEventStream(stream, headers as Record<string, string>, {
         heartbeatMs: 0,
@@ -212,7 +374,7 @@ describe('subscribe() over HTTP/2', () => {
 
   it('backpressure: a consumer that stops taking events stops the stream, by HTTP/2 flow control', async () => {
     const streams: EventStream[] = [];
-    const { url } = await secureH2((stream, headers) => {
+    const { url } = await h2Server((stream, headers) => {
       streams.push(
         createEventStream(stream, headers as Record<string, string>, {
           heartbeatMs: 0,
@@ -244,7 +406,7 @@ describe('subscribe() over HTTP/2', () => {
 describe('the session pool', () => {
   it('starts a new session after GOAWAY while the streams on the old one go on; closes idle sessions', async () => {
     const streams: EventStream[] = [];
-    const { url, sessions } = await secureH2((stream, headers) => {
+    const { url, sessions } = await h2Server((stream, headers) => {
       streams.push(createEventStream(stream, headers as Record<string, string>, { heartbeatMs: 0 }));
     });
     const pool = new Http2SessionPool({ idleTimeoutMs: 100 });
@@ -270,12 +432,66 @@ describe('the session pool', () => {
     await waitFor(() => sessions[1]?.closed || sessions[1]?.destroyed, 2000, 'the idle session closed');
     expect(pool.size).toBe(0);
   });
+  it('HTTP/1.1 fallback: keep-alive connections reused, at most maxHttp1Connections at once, closed by close()', async () => {
+    const open = new Set<import('node:tls').TLSSocket>();
+    let made = 0;
+    let most = 0;
+    const held: Array<import('node:http').ServerResponse> = [];
+    const server: HttpsServer = createHttpsServer(testCertificate(), (req, res) => {
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': held open\n\n');
+        held.push(res);
+      } else res.end('short');
+    });
+    server.on('secureConnection', (socket) => {
+      made++;
+      open.add(socket);
+      most = Math.max(most, open.size);
+      socket.once('close', () => open.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanups.push(() => server.closeAllConnections());
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const pool = new Http2SessionPool({ maxHttp1Connections: 2 });
+    cleanups.push(() => pool.close());
+    const fetch = createHttp2Fetch({ tls: tls(), pool });
+
+    // One after another, each read to its end: one connection for all three.
+    for (let i = 0; i < 3; i++) expect(await (await fetch(`${url}/short`)).text()).toBe('short');
+    expect(made).toBe(1);
+
+    // Two streams held open take the two connections allowed; a third request waits for one.
+    const first = await fetch(`${url}/stream`);
+    const second = await fetch(`${url}/stream`);
+    expect(made).toBe(2);
+    let third: Promise<string> | undefined = fetch(`${url}/short`).then((response) => response.text());
+    let answered = false;
+    third.then(() => {
+      answered = true;
+    });
+    await sleep(200);
+    expect({ answered, made }).toEqual({ answered: false, made: 2 });
+    // Cancelling a stream ends its connection (it cannot be reused mid-response): the third goes out.
+    await first.body?.cancel();
+    expect(await third).toBe('short');
+    third = undefined;
+    expect(most).toBe(2);
+
+    // close(): the idle connection closes now, the busy one once its response ends.
+    pool.close();
+    await waitFor(() => open.size === 1, 2000, 'the idle connection closed');
+    held[1]?.end();
+    expect(await second.text()).toBe(': held open\n\n');
+    await waitFor(() => open.size === 0, 2000, 'the busy connection closed after its response');
+  });
 });
 
 describe('createHttp2Fetch', () => {
   it('posts a body, follows a 303 to a GET, and answers a standard Response', async () => {
     const seen: string[] = [];
-    const { url } = await secureH2((stream, headers) => {
+    const { url } = await h2Server((stream, headers) => {
       const method = String(headers[':method']);
       const path = String(headers[':path']);
       let body = '';
@@ -309,6 +525,33 @@ describe('createHttp2Fetch', () => {
       'POST /form application/x-www-form-urlencoded;charset=UTF-8 q=h2',
       'GET /result?x=1 - ',
     ]);
+  });
+  it('a cancelled body lets the stream go: the server sees RST_STREAM CANCEL, and the session is free again', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    cleanups.push(() => process.off('uncaughtException', onUncaught));
+    const closed: number[] = [];
+    const { url, sessions } = await h2Server((stream) => {
+      stream.on('error', () => {});
+      stream.once('close', () => closed.push(stream.rstCode));
+      stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+      // Far past the window: the stream is still sending when the client cancels.
+      stream.end(Buffer.alloc(1_000_000, 1));
+    });
+    const pool = new Http2SessionPool({ idleTimeoutMs: 100 });
+    cleanups.push(() => pool.close());
+    const fetch = createHttp2Fetch({ tls: tls(), pool });
+    const response = await fetch(`${url}/big`);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await waitFor(() => closed.length === 1, 2000, 'the server stream to close');
+    expect(closed).toEqual([constants.NGHTTP2_CANCEL]);
+    // No stream is left on the session: idle, it closes after idleTimeoutMs.
+    await waitFor(() => sessions[0]?.closed || sessions[0]?.destroyed, 2000, 'the idle session closed');
+    expect(pool.size).toBe(0);
+    expect(uncaught).toEqual([]);
   });
 });
 

@@ -248,7 +248,7 @@ describe('hub over TLS and HTTP/2', () => {
   });
 
   it('checks its options', () => {
-    const hub = createHub({ logger: silentLogger });
+    const hub = createHub({ anonymous: true, logger: silentLogger });
     cleanups.push(() => hub.close());
     expect(() => createHubServer(hub, { tls: testCertificate(), h2c: true })).toThrow(HubError);
     expect(() => createHubServer(hub, { maxConcurrentStreams: 0 })).toThrow(/maxConcurrentStreams/);

@@ -1,12 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeServer, listen } from '../helpers/net.js';
+import { closeServer, freePort, listen } from '../helpers/net.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
-  cleanupAfterEach,
   cliKilledAfterEach,
   hubsClosedAfterEach,
   ids,
@@ -30,15 +29,6 @@ const NO_KEYS = {
   MERCURE_SUBSCRIBER_JWT_KEY: '',
   SIAR_TOKEN: '',
 };
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await closeServer(server);
-  return port;
-}
 
 describe('siar token', () => {
   it('prints a token the hub accepts, for publishing and for private updates', async () => {
@@ -172,6 +162,59 @@ describe('siar serve', () => {
     expect(await run.exited).toBe(0);
     await client.ended;
     expect(run.stdout()).toContain('SIGTERM: shutting down');
+  });
+
+  it('with a development key, listens on 127.0.0.1 only unless --host or SIAR_HOST says otherwise, and says so', async () => {
+    const reachable = (url: string) =>
+      fetch(`${url}/healthz`).then(
+        (response) => response.status,
+        (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+      );
+    const local = siar(['serve', '--port', '0'], { ...NO_KEYS, SIAR_HOST: '' });
+    const [, port] = await local.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\/\.well-known\/mercure/);
+    expect(local.stderr()).toContain('It listens on 127.0.0.1 only');
+    expect(local.stderr()).toContain('--host 0.0.0.0\n(or SIAR_HOST=0.0.0.0) listens on every address');
+    expect(await reachable(`http://127.0.0.1:${port}`)).toBe(200);
+    // Another loopback address of this machine: a hub bound to every address would answer there.
+    expect(await reachable(`http://127.0.0.2:${port}`)).toBe('ECONNREFUSED');
+
+    for (const [args, env] of [
+      [['--host', '127.0.0.2'], {}],
+      [[], { SIAR_HOST: '127.0.0.2' }],
+    ] as const) {
+      const chosen = siar(['serve', '--port', '0', ...args], { ...NO_KEYS, SIAR_HOST: '', ...env });
+      const [, base] = await chosen.waitFor(/listening on (http:\/\/127\.0\.0\.2:\d+)\//);
+      expect(chosen.stderr()).toContain('no JWT key is set');
+      expect(chosen.stderr()).not.toContain('listens on 127.0.0.1 only');
+      expect(await reachable(base as string)).toBe(200);
+    }
+  });
+
+  it.each([
+    [
+      ['--store', 'sqlite'],
+      {},
+      '--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "sqlite".',
+    ],
+    [['--store', 'sqlite:'], {}, '--store sqlite: needs a file path'],
+    [[], { SIAR_STORE: 'mongodb://x' }, 'got "mongodb://x"'],
+    [['--port', 'x'], {}, '--port must be a non-negative integer'],
+    [
+      [],
+      { SIAR_MAX_SUBSCRIBERS: 'many' },
+      'SIAR_MAX_SUBSCRIBERS must be a non-negative integer, got "many".',
+    ],
+    [['--jwt-algorithm', 'none'], {}, '--jwt-algorithm must be HS256'],
+    [['--publisher-jwt-key', '@no-such-key-file.pem'], {}, '--publisher-jwt-key: cannot read the key file'],
+  ])('%j %j: refused with exit 2 before anything else is printed', async (args, env, message) => {
+    const run = siar(['serve', '--host', '127.0.0.1', '--port', '0', ...args], { ...NO_KEYS, ...env });
+    expect(await run.exited).toBe(2);
+    expect(run.stdout()).toBe('');
+    expect(run.stderr()).toMatch(/^siar: /);
+    expect(run.stderr()).toContain(message);
+    expect(run.stderr()).toContain('Run "siar serve --help" for the options.');
+    expect(run.stderr()).not.toContain('siar warn');
+    expect(run.stderr()).not.toContain('development key');
   });
 
   it('exits 1 saying the port is in use', async () => {

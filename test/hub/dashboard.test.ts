@@ -6,8 +6,9 @@ import type { DashboardFigures } from '../../src/hub/dashboard-figures.js';
 import { DASHBOARD_TOPIC } from '../../src/hub/dashboard-figures.js';
 import { launchChromium, screenshotPath, skipBrowserTests } from '../helpers/browser.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import { describeRedis, prefixFor, startRedisHub, useTeardown } from '../helpers/redis.js';
+import { describeRedis, prefixFor, startRedisHub } from '../helpers/redis.js';
 import { openSse as openSseOnce } from '../helpers/sse-client.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { hubsClosedAfterEach, send, sseClosedAfterEach, type TestHub, token } from './hub-helpers.js';
 
 const BOOKS = 'https://example.com/books/1';
@@ -156,7 +157,7 @@ describe('the dashboard feed on /.well-known/mercure/dashboard', () => {
 });
 
 describeRedis('the dashboard feed on Redis', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
 
   it("lists the hub's nodes, this one marked, and the store's health", async () => {
     const prefix = prefixFor(teardown);
@@ -285,7 +286,7 @@ describe.skipIf(skipBrowserTests())('the dashboard page, in Chromium', () => {
   });
 
   describeRedis('on Redis', () => {
-    const teardown = useTeardown();
+    const teardown = cleanupAfterEach();
 
     it('lists the nodes, this one marked', async () => {
       const prefix = prefixFor(teardown);

@@ -6,17 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createHub, type Hub, type HubOptions, siarHubFastify } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
 import { closeServer, listen } from '../helpers/net.js';
-import {
-  cleanupAfterEach,
-  data,
-  form,
-  formHeaders,
-  ids,
-  send,
-  sseClosedAfterEach,
-  TEST_KEY,
-  token,
-} from './hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
+import { data, form, formHeaders, ids, send, sseClosedAfterEach, TEST_KEY, token } from './hub-helpers.js';
 
 const defer = cleanupAfterEach();
 const openSse = sseClosedAfterEach();

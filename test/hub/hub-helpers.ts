@@ -1,13 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { createHub, createToken, type Hub, type HubOptions, type MercureClaim } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
-import { closeServer, listen, waitFor } from '../helpers/net.js';
+import type { RunningProcess } from '../helpers/child-process.js';
+import { runCli } from '../helpers/hub-process.js';
+import { closeServer, listen } from '../helpers/net.js';
 import { type OpenOptions, openSse, type SseConnection } from '../helpers/sse-client.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 /** The HMAC secret of test hubs. */
 export const TEST_KEY = 'siar-test-secret-that-is-long-enough-for-hs256';
@@ -64,17 +65,6 @@ export async function startHub(options: HubOptions = {}): Promise<TestHub> {
       await hub.close({ graceMs: 100 });
       await closeServer(server);
     },
-  };
-}
-
-/** Cleanups run after each test of the file that calls this, newest first: `const defer = cleanupAfterEach()`. */
-export function cleanupAfterEach(): (cleanup: () => unknown) => void {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    while (cleanups.length > 0) await cleanups.pop()?.();
-  });
-  return (cleanup) => {
-    cleanups.push(cleanup);
   };
 }
 
@@ -157,54 +147,10 @@ export function data(connection: SseConnection): string[] {
   return connection.events.map((event) => event.data);
 }
 
-/** A `siar` command run from the sources (`node --import tsx src/cli/main.ts …`), its output collected. */
-export interface CliRun {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Waits until stdout or stderr matches `pattern`; returns the match. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** Resolves to the exit code (or the signal's name) once the process has exited. */
-  exited: Promise<number | string>;
-}
-
-/** Starts `siar <args>`; the process is killed (if still running) after each test of the file that calls this. */
-export function cliKilledAfterEach(): (args: string[], env?: Record<string, string>) => CliRun {
+/** `runCli` (`siar <args>`, from the sources) whose process is killed after each test of the file that calls this. */
+export function cliKilledAfterEach(): (args: string[], env?: Record<string, string>) => RunningProcess {
   const defer = cleanupAfterEach();
-  return (args, env = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | string>((resolve) =>
-      child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-    );
-    defer(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    return {
-      child,
-      stdout: () => stdout,
-      stderr: () => stderr,
-      exited,
-      waitFor: (pattern, timeoutMs = 15_000) =>
-        waitFor(() => pattern.exec(stdout) ?? pattern.exec(stderr), timeoutMs, `${pattern}`).then(
-          (match) => match as RegExpExecArray,
-          (error: Error) => {
-            throw new Error(`${error.message}; siar ${args.join(' ')} printed:\n${stdout}\n${stderr}`);
-          },
-        ),
-    };
-  };
+  return (args, env = {}) => runCli(defer, args, { env });
 }
 
 /** A directory under the system's temp directory, removed with its files after each test. */

@@ -2,9 +2,9 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/net.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
   type Answer,
-  cleanupAfterEach,
   form,
   formHeaders,
   hubsClosedAfterEach,

@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../../src/hub/index.js';
 import { sleep, waitFor } from '../helpers/net.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
-  cleanupAfterEach,
   data,
   form,
   formHeaders,

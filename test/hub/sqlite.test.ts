@@ -4,8 +4,8 @@ import { createToken } from '../../src/hub/index.js';
 import { SqliteStore } from '../../src/hub/stores/sqlite.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse as openRaw } from '../helpers/sse-client.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
-  cleanupAfterEach,
   cliKilledAfterEach,
   ids,
   sseClosedAfterEach,

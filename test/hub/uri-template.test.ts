@@ -6,7 +6,7 @@ import {
   MAX_TEMPLATE_LENGTH,
   type UriTemplateMatcher,
   type UriTemplateValue,
-} from '../../src/hub/uri-template.js';
+} from '../../src/hub/uri-template/index.js';
 
 function compile(template: string): UriTemplateMatcher {
   const matcher = compileUriTemplate(template);

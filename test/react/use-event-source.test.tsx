@@ -116,7 +116,8 @@ describe('useEventSource', () => {
     // null: not now. The connection closes and no other is made.
     rerender({ url: null, options: {} });
     await waitFor(() => expect(server.streams.size).toBe(0));
-    expect(result.current.readyState).toBe(2);
+    // As useSubscribe's `idle`: nothing failed, nothing is kept from before.
+    expect(result.current).toMatchObject({ readyState: 2, error: null, lastEvent: null });
     expect(server.requests).toHaveLength(2);
   });
 

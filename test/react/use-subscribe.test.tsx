@@ -86,20 +86,39 @@ describe('useSubscribe', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('is "closed" when the stream ends and reconnect is off, and for a null URL', async () => {
-    const { result, rerender } = renderHook(
-      ({ url }: { url: string | null }) => useSubscribe(url, { reconnect: false }),
-      {
-        initialProps: { url: `${server.url}/events` as string | null },
-      },
-    );
+  it('is "closed" when the stream ends and reconnect is off', async () => {
+    const { result } = renderHook(() => useSubscribe(`${server.url}/events`, { reconnect: false }));
     await waitFor(() => expect(result.current.status).toBe('open'));
     for (const stream of server.streams) stream.close();
     await waitFor(() => expect(result.current.status).toBe('closed'));
     expect(result.current.error).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('is "idle" for a null URL ("not now"): no request, nothing ended; a URL connects, null again lets go', async () => {
+    const statuses: SubscribeStatus[] = [];
+    const { result, rerender } = renderHook(
+      ({ url }: { url: string | null }) => {
+        const state = useSubscribe(url, { reconnect: FAST });
+        if (statuses.at(-1) !== state.status) statuses.push(state.status);
+        return state;
+      },
+      { initialProps: { url: null as string | null } },
+    );
+    expect(result.current).toMatchObject({ status: 'idle', lastEvent: null, error: null });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.requests).toHaveLength(0);
+
+    rerender({ url: `${server.url}/events` });
+    await waitFor(() => expect(result.current.status).toBe('open'));
+    server.send({ data: 'now', id: 'now' });
+    await waitFor(() => expect(result.current.lastEvent?.data).toBe('now'));
 
     rerender({ url: null });
-    expect(result.current.status).toBe('closed');
+    await waitFor(() => expect(server.streams.size).toBe(0));
+    expect(result.current).toMatchObject({ status: 'idle', lastEvent: null, error: null });
+    expect(statuses).toEqual(['idle', 'connecting', 'open', 'idle']);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(server.requests).toHaveLength(1);
   });

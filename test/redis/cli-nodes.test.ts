@@ -1,35 +1,25 @@
 import { expect, it } from 'vitest';
+import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
+import { cliPublisherToken, type HubProcess, startHubProcess } from '../helpers/hub-process.js';
+import { publishTo, subscribeUrl } from '../helpers/hub-requests.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import {
-  type CliHub,
-  cliPublisherToken,
-  deleteKeys,
-  describeRedis,
-  lossAndDuplicates,
-  newPrefix,
-  prefixFor,
-  publishTo,
-  REDIS_URL,
-  redisClient,
-  startCliHub,
-  subscribeUrl,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { deleteKeys, describeRedis, newPrefix, prefixFor, REDIS_URL, redisClient } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 const TOPIC = 'https://example.com/redis/cli';
 
 describeRedis('siar serve --store redis://…: three hub processes', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   /** Three `siar serve` processes on one Redis, sharing a fresh key prefix given in the URL. */
-  async function threeNodes(store = new URL(REDIS_URL)): Promise<CliHub[]> {
+  async function threeNodes(store = new URL(REDIS_URL)): Promise<HubProcess[]> {
     if (!store.searchParams.has('prefix')) store.searchParams.set('prefix', prefixFor(teardown));
     const nodes = await Promise.all(
-      [0, 1, 2].map(() => startCliHub(store.toString(), ['--history-size', '1000'])),
+      [0, 1, 2].map(() =>
+        startHubProcess(teardown, { args: ['--store', store.toString(), '--history-size', '1000'] }),
+      ),
     );
-    for (const node of nodes) teardown(() => node.child.kill());
     return nodes;
   }
 
@@ -51,7 +41,7 @@ describeRedis('siar serve --store redis://…: three hub processes', () => {
     );
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const answer = await publishTo((nodes[i % 2 === 0 ? 0 : 1] as CliHub).hubUrl, bearer, {
+      const answer = await publishTo((nodes[i % 2 === 0 ? 0 : 1] as HubProcess).hubUrl, bearer, {
         topic: TOPIC,
         data: `${i}`,
       });
@@ -91,7 +81,7 @@ describeRedis('siar serve --store redis://…: three hub processes', () => {
       }
     })();
     await waitFor(() => accepted >= 50, 20_000, '50 updates accepted');
-    await doomed.child.kill('SIGKILL');
+    await doomed.kill('SIGKILL');
     await publishing;
 
     for (const follower of [...moving, ...staying]) await follower.waitFor(150, 20_000);

@@ -1,17 +1,16 @@
 import { expect, it } from 'vitest';
+import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import {
   describeRedis,
-  lossAndDuplicates,
   newPrefix,
   prefixFor,
   redisClient,
   redisUser,
   startRedisHub,
   startRedisServer,
-  useFollowers,
-  useTeardown,
 } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 /** Keeps Redis busy (one Lua script) for about `ms`: commands sent meanwhile are read together afterwards. */
 const BUSY_SCRIPT = `
@@ -36,7 +35,7 @@ const TOPICS = [0, 1, 2].map((k) => `https://example.com/redis/burst/${k}`);
 const PER_TOPIC = 120;
 
 describeRedis('redis store: connections killed (CLIENT KILL) in the middle of a publish burst', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   it('delivers every update exactly once, in order per topic, to every subscriber of every node', async () => {

@@ -2,22 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { useFollowers } from '../helpers/follower.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import {
-  describeRedis,
-  newPrefix,
-  redisClient,
-  startRedisCluster,
-  startRedisHub,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { describeRedis, newPrefix, redisClient, startRedisCluster, startRedisHub } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { token } from '../hub/hub-helpers.js';
 
 const TOPIC = 'https://example.com/redis/cluster';
 
 describeRedis('redis store on a Redis Cluster (three masters)', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   it('keeps all keys of a hub in one slot and fans out, replays and lists subscriptions across nodes', async () => {

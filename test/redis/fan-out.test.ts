@@ -1,19 +1,14 @@
 import { expect, it } from 'vitest';
-import {
-  describeRedis,
-  lossAndDuplicates,
-  prefixFor,
-  startRedisHub,
-  subscribeUrl,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
+import { subscribeUrl } from '../helpers/hub-requests.js';
+import { describeRedis, prefixFor, startRedisHub } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { token } from '../hub/hub-helpers.js';
 
 const TOPIC = 'https://example.com/redis/fan-out';
 
 describeRedis('redis store: fan-out between nodes', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   async function threeNodes() {

@@ -2,23 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { useFollowers } from '../helpers/follower.js';
+import { LogRecorder } from '../helpers/log-recorder.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import {
   describeRedis,
-  LogRecorder,
   newPrefix,
   type RedisServer,
   redisClient,
   startRedisHub,
   startRedisServer,
-  useFollowers,
-  useTeardown,
 } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 const TOPIC = 'https://example.com/redis/restart';
 
 describeRedis('redis store: Redis goes away and comes back', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   /** Two hub nodes on a redis-server of the test's own; A logs into a recorder. */

@@ -1,20 +1,13 @@
 import { expect, it } from 'vitest';
+import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import {
-  describeRedis,
-  lossAndDuplicates,
-  prefixFor,
-  redisClient,
-  redisUser,
-  startRedisHub,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { describeRedis, prefixFor, redisClient, redisUser, startRedisHub } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 const TOPIC = 'https://example.com/redis/replay';
 
 describeRedis('redis store: reconciliation across nodes (Last-Event-ID)', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   async function nodes(count: number, historySize?: number) {

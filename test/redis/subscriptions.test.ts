@@ -1,15 +1,9 @@
 import { expect, it } from 'vitest';
+import { useFollowers } from '../helpers/follower.js';
+import { subscribeUrl } from '../helpers/hub-requests.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  describeRedis,
-  prefixFor,
-  REDIS_URL,
-  startNodeProcess,
-  startRedisHub,
-  subscribeUrl,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { describeRedis, prefixFor, REDIS_URL, startNodeProcess, startRedisHub } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { TEST_KEY, token } from '../hub/hub-helpers.js';
 
 const PRESENCE_TTL_MS = 600;
@@ -21,7 +15,7 @@ interface Listed {
 }
 
 describeRedis('redis store: active subscriptions across nodes', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
 
   async function listed(hubUrl: string): Promise<string[]> {
@@ -72,8 +66,11 @@ describeRedis('redis store: active subscriptions across nodes', () => {
       { prefix, presenceTtlMs: PRESENCE_TTL_MS },
       { subscriptions: true, publisherJwt: { key: TEST_KEY } },
     );
-    const dead = await startNodeProcess(TEST_KEY, { url: REDIS_URL, prefix, presenceTtlMs: PRESENCE_TTL_MS });
-    teardown(() => dead.child.kill());
+    const dead = await startNodeProcess(teardown, TEST_KEY, {
+      url: REDIS_URL,
+      prefix,
+      presenceTtlMs: PRESENCE_TTL_MS,
+    });
     await follow([a.subscribeUrl(['https://example.com/alive'])]);
     await follow([subscribeUrl(dead.hubUrl, ['https://example.com/doomed'])]);
     await waitFor(async () => (await listed(a.hubUrl)).length === 2, 5000, 'both subscriptions listed');
@@ -83,7 +80,7 @@ describeRedis('redis store: active subscriptions across nodes', () => {
     expect(await listed(a.hubUrl)).toEqual(['https://example.com/alive', 'https://example.com/doomed']);
     expect(await a.store.presence.nodes()).toHaveLength(2);
 
-    await dead.child.kill('SIGKILL');
+    await dead.kill('SIGKILL');
     // Bounded by the TTL (a beat just before the kill lasts presenceTtlMs), plus margin for a loaded machine.
     await waitFor(
       async () => (await listed(a.hubUrl)).length === 1,

@@ -3,29 +3,21 @@
 // after the restart, none twice, in the order they were stored; and a client that was subscribed
 // comes back by itself (siar/client's EventSource, same URL) and has every acknowledged update once.
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EventSource } from '../../src/client/index.js';
 import { createToken } from '../../src/hub/index.js';
-import { waitFor } from '../helpers/net.js';
+import { startHubProcess } from '../helpers/hub-process.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
-import { cleanupAfterEach, cliKilledAfterEach, ids, tempDirsRemovedAfterEach } from '../hub/hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
+import { ids, tempDirsRemovedAfterEach } from '../hub/hub-helpers.js';
 
 const defer = cleanupAfterEach();
-const siar = cliKilledAfterEach();
 const tempDir = tempDirsRemovedAfterEach();
 
 const KEY = 'crash-test-secret-of-a-decent-length!';
 const TOPIC = 'https://example.com/crash';
 const PUBLISHERS = 8;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** One publish on its own connection; resolves to the ID on 200, undefined on anything else. */
 function publish(url: string, token: string, id: string): Promise<string | undefined> {
@@ -53,22 +45,7 @@ describe('siar serve with SQLite, killed (SIGKILL) in the middle of a publish bu
     const port = await freePort();
     const hubUrl = `http://127.0.0.1:${port}/.well-known/mercure`;
     const store = `sqlite:${tempDir()}/crash.db`;
-    const serve = async () => {
-      const run = siar([
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--store',
-        store,
-        '--publisher-jwt-key',
-        KEY,
-        '--anonymous',
-      ]);
-      await run.waitFor(/listening on/);
-      return run;
-    };
+    const serve = () => startHubProcess(defer, { port, key: KEY, args: ['--store', store] });
     const token = await createToken({ publish: ['*'] }, KEY);
     const first = await serve();
     const source = new EventSource(`${hubUrl}?topic=${encodeURIComponent(TOPIC)}`);

@@ -1,4 +1,4 @@
-// Property tests of the hub over the wire (bench/reliability/fuzz.ts has the generators and the
+// Property tests of the hub over the wire (./helpers/fuzz.ts has the generators and the
 // oracle): whatever a client sends, it gets 200 or 4xx, never a 5xx nor silence, an accepted update
 // reaches the subscriber watching everything, that subscriber stays, and nothing is left unhandled.
 import fc from 'fast-check';
@@ -9,7 +9,7 @@ import {
   rawRequest,
   startFuzzTarget,
   subscribeRequest,
-} from '../../bench/reliability/fuzz.js';
+} from './helpers/fuzz.js';
 
 describe('the hub under random requests (fast-check)', () => {
   let target: FuzzTarget;

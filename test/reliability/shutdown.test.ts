@@ -4,53 +4,31 @@
 // with status 0; started again on the same SQLite file, the hub lets clients resume with
 // Last-Event-ID, and they miss nothing and get nothing twice.
 import { request } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EventSource } from '../../src/client/index.js';
 import { createToken } from '../../src/hub/index.js';
-import { sleep, waitFor } from '../helpers/net.js';
+import { startHubProcess } from '../helpers/hub-process.js';
+import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
-import { cleanupAfterEach, cliKilledAfterEach, ids, tempDirsRemovedAfterEach } from '../hub/hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
+import { ids, tempDirsRemovedAfterEach } from '../hub/hub-helpers.js';
 
 const defer = cleanupAfterEach();
-const siar = cliKilledAfterEach();
 const tempDir = tempDirsRemovedAfterEach();
 
 const KEY = 'shutdown-test-secret-of-a-decent-length';
 const TOPIC = 'https://example.com/shutdown';
 const RETRY_MS = 2000;
 
-/** A port free now (the two runs of the hub listen on the same one, as a real deployment does). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('siar serve on SIGTERM', () => {
   it('finishes the publish in flight, sends retry: and ends every stream, exits 0; clients resume and miss nothing', async () => {
+    // The two runs of the hub listen on the same port, as a real deployment does.
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const hubUrl = `${base}/.well-known/mercure`;
     const store = `sqlite:${tempDir()}/hub.db`;
-    const serve = async () => {
-      const run = siar([
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--store',
-        store,
-        '--publisher-jwt-key',
-        KEY,
-        '--anonymous',
-      ]);
-      await run.waitFor(/listening on/);
-      return run;
-    };
+    const serve = () => startHubProcess(defer, { port, key: KEY, args: ['--store', store] });
     const publisher = await createToken({ publish: ['*'] }, KEY);
     const acknowledged: string[] = [];
     const publish = async (id: string) => {
@@ -124,18 +102,8 @@ describe('siar serve on SIGTERM', () => {
 
 describe('siar serve on SIGTERM, with clients that hold on', () => {
   it('exits by itself even when a publish never completes, a subscriber stops reading and a head never ends', async () => {
-    const port = await freePort();
-    const run = siar([
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--publisher-jwt-key',
-      KEY,
-      '--anonymous',
-    ]);
-    await run.waitFor(/listening on/);
+    const run = await startHubProcess(defer, { key: KEY });
+    const { port } = run;
     const publisher = await createToken({ publish: ['*'] }, KEY);
     const hold = (text: string) => {
       const socket = connect(port, '127.0.0.1');

@@ -9,7 +9,7 @@ import type { HubOptions, HubServerOptions } from '../../src/hub/index.js';
 import { type ServedHub, serveHub, testCertificate } from '../helpers/http2.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
-import { cleanupAfterEach } from '../hub/hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 
 const defer = cleanupAfterEach();
 

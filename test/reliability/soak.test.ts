@@ -1,9 +1,9 @@
-// The soak of `npm run soak` (bench/reliability/soak.ts), for 60 seconds: the real `siar serve`,
+// The soak of `npm run soak` (./helpers/soak.ts), for 60 seconds: the real `siar serve`,
 // 50 updates a second, 50 subscribers that drop their connection every few seconds and come back
 // with Last-Event-ID. Nothing may be lost, duplicated or reordered, and the hub's RSS and
 // event-loop delay must end where they started, within the tolerance the soak states.
 import { describe, expect, it } from 'vitest';
-import { renderSoakReport, runSoak } from '../../bench/reliability/soak.js';
+import { renderSoakReport, runSoak } from './helpers/soak.js';
 
 describe('soak (60 s)', () => {
   it('loses nothing, duplicates nothing, and keeps RSS and event-loop delay flat', async () => {

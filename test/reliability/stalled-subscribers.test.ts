@@ -6,13 +6,15 @@
 // stalled subscribers came: the unread bytes the hub lets each one hold, plus its connection and
 // the bookkeeping of its pending writes. (An update's frame is one Buffer shared by every
 // subscriber, so what is queued for them costs less than that.)
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/hub/index.js';
+import { spawnProcess } from '../helpers/child-process.js';
+import { startHubProcess } from '../helpers/hub-process.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
-import { cleanupAfterEach, ids } from '../hub/hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
+import { ids } from '../hub/hub-helpers.js';
 
 const defer = cleanupAfterEach();
 
@@ -26,41 +28,6 @@ const UPDATE_BYTES = 8 * 1024;
 /** Enough to fill every stalled subscriber's kernel buffers and then its 16 KiB, many times over. */
 const MAX_UPDATES = 3000;
 
-interface Child {
-  child: ChildProcess;
-  output(): string;
-}
-
-/** Runs `node --import tsx <args>` under the hard descriptor limit (a thousand sockets need more than 1024). */
-function node(args: string[]): Child {
-  const child = spawn(
-    '/bin/sh',
-    [
-      '-c',
-      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
-      'sh',
-      process.execPath,
-      '--import',
-      'tsx',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  defer(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  return { child, output: () => output };
-}
-
 /** Resident memory of a process, from /proc (`exec` keeps the shell's pid for node). */
 function rss(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -71,30 +38,13 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 describe('1,000 subscribers that never read', () => {
   it('hold the hub to N × (maxBufferedBytes + 32 KiB) more memory, are dropped, and the readers miss nothing', async () => {
-    const hub = node([
-      'src/cli/main.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--anonymous',
-      '--publisher-jwt-key',
-      KEY,
-      '--max-buffered-bytes',
-      String(MAX_BUFFERED_BYTES),
-      '--heartbeat',
-      '0',
-      '--no-dashboard',
-    ]);
-    const pattern = /listening on (http:\/\/127\.0\.0\.1:(\d+))\//;
-    const [, base, port] = (await waitFor(
-      () => pattern.exec(hub.output()),
-      20_000,
-      'the hub to listen',
-    )) as RegExpExecArray;
-    const pid = hub.child.pid as number;
-    const hubUrl = `${base}/.well-known/mercure`;
+    // Under the hard descriptor limit: a thousand sockets need more than 1024.
+    const hub = await startHubProcess(defer, {
+      key: KEY,
+      args: ['--max-buffered-bytes', String(MAX_BUFFERED_BYTES), '--heartbeat', '0', '--no-dashboard'],
+      raiseDescriptorLimit: true,
+    });
+    const { url: base, port, hubUrl, pid } = hub;
     const subscribers = async () =>
       ((await (await fetch(`${base}/healthz`)).json()) as { subscribers: number }).subscribers;
     const publisher = await createToken({ publish: ['*'] }, KEY);
@@ -119,12 +69,19 @@ describe('1,000 subscribers that never read', () => {
     await sleep(500);
     const before = rss(pid);
 
-    const stalled = node([
-      'test/reliability/helpers/stalled-subscribers.ts',
-      port as string,
-      String(STALLED),
-      `/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`,
-    ]);
+    const stalled = spawnProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/reliability/helpers/stalled-subscribers.ts',
+        String(port),
+        String(STALLED),
+        `/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`,
+      ],
+      { raiseDescriptorLimit: true },
+    );
+    defer(() => stalled.kill());
     await waitFor(() => stalled.output().includes(`connected ${STALLED}`), 30_000, 'the stalled subscribers');
     await waitFor(
       async () => (await subscribers()) === STALLED + READERS,

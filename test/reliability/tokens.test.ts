@@ -10,7 +10,8 @@ import { createToken } from '../../src/hub/index.js';
 import { H2_TEST_KEY, type ServedHub, serveHub } from '../helpers/http2.js';
 import { waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
-import { cleanupAfterEach, form, formHeaders, send } from '../hub/hub-helpers.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
+import { form, formHeaders, send } from '../hub/hub-helpers.js';
 
 const defer = cleanupAfterEach();
 

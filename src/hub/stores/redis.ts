@@ -1,9 +1,10 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';
-import type { SubscriptionDocument } from '../subscriptions.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
-import type { Dispatch, HubStore, ReplayResult, StoreHealth, SubscriptionPresence } from './store.js';
+import { RedisPresence } from './redis-presence.js';
+import { appendEntry, defineAppend, positionOf, seqOf, updateOf } from './redis-stream.js';
+import type { Dispatch, HubStore, ReplayResult, StoreHealth } from './store.js';
 
 /** Default history of the Redis store: about the newest 10,000 updates (`MAXLEN ~`). */
 export const DEFAULT_REDIS_HISTORY = 10_000;
@@ -29,64 +30,8 @@ export interface RedisStoreOptions {
   logger?: Logger;
 }
 
-// A stream position `ms-n` as one number that sorts the same way: ms × 2048 + n. Doubles hold it
-// exactly until the year 2109, for up to 2048 entries in one millisecond (Redis makes a few hundred at most).
-const SEQ_PER_MS = 2048;
-
-function seqOf(position: string): number {
-  const dash = position.indexOf('-');
-  return Number(position.slice(0, dash)) * SEQ_PER_MS + Number(position.slice(dash + 1));
-}
-
-function positionOf(seq: number): string {
-  return `${Math.floor(seq / SEQ_PER_MS)}-${seq % SEQ_PER_MS}`;
-}
-
-/**
- * Appends an update to the stream, remembers where its ID sits (for replays from a client-chosen
- * ID), and forgets the positions of the IDs the stream trimmed away — all in one atomic step.
- * An ID the history still holds is not appended again: the client resends a command whose answer
- * was lost with its connection, and a publisher retries a 503 that came after the append.
- * KEYS: stream, ids. ARGV: maxlen, id, topics, data, type, retry, private.
- */
-const APPEND_SCRIPT = `
-local known = redis.call('ZSCORE', KEYS[2], ARGV[2])
-if known then
-  local seq = tonumber(known)
-  return string.format('%.0f-%d', math.floor(seq / ${SEQ_PER_MS}), seq % ${SEQ_PER_MS})
-end
-local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-  'id', ARGV[2], 'topics', ARGV[3], 'data', ARGV[4], 'type', ARGV[5], 'retry', ARGV[6], 'private', ARGV[7])
-local dash = string.find(position, '-', 1, true)
-local score = tonumber(string.sub(position, 1, dash - 1)) * ${SEQ_PER_MS} + tonumber(string.sub(position, dash + 1))
-redis.call('ZADD', KEYS[2], score, ARGV[2])
-local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
-local firstDash = string.find(first, '-', 1, true)
-local firstScore = tonumber(string.sub(first, 1, firstDash - 1)) * ${SEQ_PER_MS} + tonumber(string.sub(first, firstDash + 1))
--- %.0f, not '..': Lua writes a number into a string with 14 digits, too few for a score.
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%.0f', firstScore))
-return position
-`;
-
-type Client = Redis | Cluster;
-type Entry = [position: string, fields: string[]];
-
-function updateOf(position: string, fields: string[]): StoredUpdate {
-  const values: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) values[fields[i] as string] = fields[i + 1] as string;
-  const retry = values.retry;
-  return stored(
-    {
-      id: values.id ?? position,
-      topics: JSON.parse(values.topics ?? '[]') as string[],
-      data: values.data ?? '',
-      type: values.type ? values.type : undefined,
-      retry: retry ? Number(retry) : undefined,
-      private: values.private === '1',
-    },
-    seqOf(position),
-  );
-}
+/** A connection to one Redis server or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -102,29 +47,30 @@ const CLOSE_CLEANUP_MS = 1000;
  * node keeps its subscribers, refuses publishes (503), reconnects with backoff and reads on from
  * the last position it delivered, so nothing appended meanwhile is skipped. An update whose ID the
  * history still holds is stored once: a publisher that got a 503 may retry with the same `id`.
+ * The entries' layout and the append script are in redis-stream.ts; the node list and the
+ * subscriptions every node shares, in redis-presence.ts.
  */
 export class RedisStore implements HubStore {
   readonly kind = 'redis';
   /** This node's identifier in the node list. */
   readonly nodeId = `urn:uuid:${uuidv7()}`;
+  /** The subscriptions of every live node, for the subscriptions API. */
+  readonly presence: RedisPresence;
   private readonly options: Required<Omit<RedisStoreOptions, 'logger' | 'cluster'>> & { cluster: boolean };
   private readonly logger: Logger;
-  private readonly keys: {
-    stream: string;
-    ids: string;
-    nodes: string;
-    subscriptions: (node: string) => string;
-  };
-  private commands: Client | undefined;
-  private reader: Client | undefined;
+  private readonly keys: { stream: string; ids: string };
+  private commands: RedisClient | undefined;
+  private reader: RedisClient | undefined;
   private dispatch: Dispatch | undefined;
   private position = '0-0';
   private lastId: string | undefined;
+  /** The stream's length as of the last beat. */
+  private length = 0;
   private closed = false;
   private loop: Promise<void> | undefined;
   private readerFailing: string | undefined;
-  private presenceTimer: NodeJS.Timeout | undefined;
-  private readonly localSubscriptions = new Map<string, string>();
+  private beatTimer: NodeJS.Timeout | undefined;
+  /** Stream position → update ID of the last deliveries (at most RECENT_DELIVERIES). */
   private readonly recent = new Map<string, string>();
 
   constructor(options: RedisStoreOptions) {
@@ -166,16 +112,18 @@ export class RedisStore implements HubStore {
     this.logger = options.logger ?? stderrLogger;
     // One hash tag for all keys: a Redis Cluster keeps them in one slot, so the append script may touch several.
     const tag = `{${prefix}}`;
-    this.keys = {
-      stream: `${tag}:updates`,
-      ids: `${tag}:ids`,
-      nodes: `${tag}:nodes`,
-      subscriptions: (node) => `${tag}:subscriptions:${node}`,
-    };
+    this.keys = { stream: `${tag}:updates`, ids: `${tag}:ids` };
+    this.presence = new RedisPresence({
+      tag,
+      nodeId: this.nodeId,
+      ttlMs: this.options.presenceTtlMs,
+      client: () => this.commands,
+      logger: this.logger,
+    });
   }
 
   /** A new connection: commands fail at once while Redis is away (a publish gets 503, not a wait). */
-  private connect(name: string, blocking: boolean): Client {
+  private connect(name: string, blocking: boolean): RedisClient {
     const options: RedisOptions = {
       connectionName: `siar-${name}`,
       lazyConnect: true,
@@ -232,24 +180,25 @@ export class RedisStore implements HubStore {
       );
     }
     const commands = this.commands;
-    commands.defineCommand('siarAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-    const newest = (await commands.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1)) as Entry[];
-    const last = newest[0];
+    defineAppend(commands);
+    const [last] = await commands.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1);
     if (last !== undefined) {
       this.position = last[0];
       this.lastId = updateOf(last[0], last[1]).id;
     }
     this.dispatch = dispatch;
-    this.loop = this.readLoop();
-    this.beatPresence();
+    this.loop = this.readLoop(this.reader);
+    void this.beat();
+    this.beatTimer = setInterval(() => void this.beat(), this.presence.renewEveryMs);
+    this.beatTimer.unref();
   }
 
   /** The one blocking read per node: everything appended by any node, in stream order. */
-  private async readLoop(): Promise<void> {
+  private async readLoop(reader: RedisClient): Promise<void> {
     let backoff = 100;
     while (!this.closed) {
       try {
-        const reply = (await (this.reader as Client).xread(
+        const reply = await reader.xread(
           'COUNT',
           1000,
           'BLOCK',
@@ -257,7 +206,7 @@ export class RedisStore implements HubStore {
           'STREAMS',
           this.keys.stream,
           this.position,
-        )) as Array<[string, Entry[]]> | null;
+        );
         if (this.readerFailing !== undefined) {
           this.logger.info(
             { store: 'redis', position: this.position },
@@ -266,7 +215,7 @@ export class RedisStore implements HubStore {
           this.readerFailing = undefined;
         }
         backoff = 100;
-        if (reply === null) await this.readOnIfBehind();
+        if (reply === null) await this.readOnIfBehind(reader);
         for (const [, entries] of reply ?? []) {
           for (const [position, fields] of entries) {
             this.position = position;
@@ -300,9 +249,8 @@ export class RedisStore implements HubStore {
    * numbers new entries below that position (its clock behind, or the old IDs ahead): reading on from
    * there would skip them until the clock catches up.
    */
-  private async readOnIfBehind(): Promise<void> {
-    const reader = this.reader as Client;
-    const newest = ((await reader.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1)) as Entry[])[0];
+  private async readOnIfBehind(reader: RedisClient): Promise<void> {
+    const [newest] = await reader.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1);
     if (newest === undefined || seqOf(newest[0]) >= seqOf(this.position)) return;
     // An entry this node delivered: an older copy of the same stream, read on after it; else a new stream.
     const known = this.recent.get(newest[0]) === updateOf(newest[0], newest[1]).id;
@@ -316,28 +264,26 @@ export class RedisStore implements HubStore {
     this.position = from;
   }
 
+  /** The command connection, or an error when the store is not open. */
+  private client(): RedisClient {
+    if (this.commands === undefined || this.closed) throw new Error('The Redis store is not open.');
+    return this.commands;
+  }
+
   async append(update: Update): Promise<StoredUpdate> {
-    const commands = this.commands;
-    if (commands === undefined || this.closed) throw new Error('The Redis store is not open.');
-    const position = (await (
-      commands as Client & { siarAppend: (...args: unknown[]) => Promise<string> }
-    ).siarAppend(
+    const position = await appendEntry(
+      this.client(),
       this.keys.stream,
       this.keys.ids,
       this.options.historySize,
-      update.id,
-      JSON.stringify(update.topics),
-      update.data,
-      update.type ?? '',
-      update.retry === undefined ? '' : String(update.retry),
-      update.private ? '1' : '0',
-    )) as string;
+      update,
+    );
     // Dispatch comes back through the read loop, on this node as on every other.
     return stored(update, seqOf(position));
   }
 
   async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
-    const commands = this.commands as Client;
+    const commands = this.client();
     let start = '-';
     let seq: number | undefined;
     if (lastEventId !== 'earliest') {
@@ -348,7 +294,7 @@ export class RedisStore implements HubStore {
       }
     }
     for (;;) {
-      const entries = (await commands.xrange(this.keys.stream, start, '+', 'COUNT', 1000)) as Entry[];
+      const entries = await commands.xrange(this.keys.stream, start, '+', 'COUNT', 1000);
       for (const [position, fields] of entries) visit(updateOf(position, fields));
       const last = entries.at(-1);
       if (entries.length < 1000 || last === undefined) break;
@@ -363,10 +309,8 @@ export class RedisStore implements HubStore {
   }
 
   historySize(): number {
-    return this.cachedLength;
+    return this.length;
   }
-
-  private cachedLength = 0;
 
   health(): StoreHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
@@ -376,102 +320,37 @@ export class RedisStore implements HubStore {
     return { ok: true };
   }
 
-  /** The subscriptions of every live node, for the subscriptions API. */
-  readonly presence: SubscriptionPresence = {
-    add: (documents: SubscriptionDocument[]) => {
-      for (const document of documents) this.localSubscriptions.set(document.id, JSON.stringify(document));
-      const commands = this.commands;
-      if (commands === undefined || documents.length === 0) return;
-      const key = this.keys.subscriptions(this.nodeId);
-      commands
-        .hset(key, ...documents.flatMap((document) => [document.id, JSON.stringify(document)]))
-        .then(() => commands.pexpire(key, this.options.presenceTtlMs))
-        .catch((error: unknown) => this.presenceFailed(error));
-    },
-    remove: (ids: string[]) => {
-      for (const id of ids) this.localSubscriptions.delete(id);
-      if (this.commands === undefined || ids.length === 0) return;
-      this.commands
-        .hdel(this.keys.subscriptions(this.nodeId), ...ids)
-        .catch((error: unknown) => this.presenceFailed(error));
-    },
-    list: async () => {
-      const commands = this.commands as Client;
-      const now = Date.now();
-      const nodes = await commands.zrangebyscore(this.keys.nodes, now, '+inf');
-      const documents: SubscriptionDocument[] = [];
-      for (const node of nodes) {
-        const values = await commands.hvals(this.keys.subscriptions(node));
-        for (const value of values) documents.push(JSON.parse(value) as SubscriptionDocument);
-      }
-      return documents;
-    },
-    nodes: async () => {
-      const commands = this.commands as Client;
-      const now = Date.now();
-      const nodes = await commands.zrangebyscore(this.keys.nodes, now, '+inf');
-      return Promise.all(
-        nodes.map(async (id) => ({
-          id,
-          subscriptions: await commands.hlen(this.keys.subscriptions(id)),
-          self: id === this.nodeId,
-        })),
-      );
-    },
-  };
-
-  private presenceFailed(error: unknown): void {
-    this.logger.warn(
-      { store: 'redis', error: String(error) },
-      'Could not update the subscription list in Redis.',
-    );
-  }
-
-  /** Keeps this node listed (and its subscriptions alive); a node that stops beating drops out after presenceTtlMs. */
-  private beatPresence(): void {
-    const beat = async () => {
-      const commands = this.commands;
-      if (commands === undefined || this.closed) return;
-      const ttl = this.options.presenceTtlMs;
-      const key = this.keys.subscriptions(this.nodeId);
-      try {
-        const pipeline = commands.multi();
-        pipeline.zadd(this.keys.nodes, Date.now() + ttl, this.nodeId);
-        pipeline.zremrangebyscore(this.keys.nodes, '-inf', Date.now());
-        // After an outage Redis may have dropped this node's list: write it again whole.
-        if (this.localSubscriptions.size > 0) pipeline.hset(key, ...[...this.localSubscriptions].flat());
-        pipeline.pexpire(key, ttl);
-        pipeline.xlen(this.keys.stream);
-        const results = await pipeline.exec();
-        const length = results?.at(-1)?.[1];
-        if (typeof length === 'number') this.cachedLength = length;
-      } catch (error) {
-        this.presenceFailed(error);
-      }
-    };
-    void beat();
-    this.presenceTimer = setInterval(beat, Math.max(100, Math.floor(this.options.presenceTtlMs / 3)));
-    this.presenceTimer.unref();
+  /**
+   * The node's beat, every presence renewal period: keeps this node listed with its subscriptions, and
+   * reads the history's length, in one round trip.
+   */
+  private async beat(): Promise<void> {
+    const commands = this.commands;
+    if (commands === undefined || this.closed) return;
+    try {
+      const transaction = commands.multi();
+      this.presence.renew(transaction);
+      transaction.xlen(this.keys.stream);
+      const results = await transaction.exec();
+      const length = results?.at(-1)?.[1];
+      if (typeof length === 'number') this.length = length;
+    } catch (error) {
+      this.presence.failed(error);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.dispatch = undefined;
-    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.beatTimer) clearInterval(this.beatTimer);
     const commands = this.commands;
     if (commands?.status === 'ready') {
       // A Redis that stopped answering (a partition) keeps a connection 'ready' and never replies:
       // the hub's shutdown must not wait on it.
-      await Promise.race([
-        commands
-          .multi()
-          .zrem(this.keys.nodes, this.nodeId)
-          .del(this.keys.subscriptions(this.nodeId))
-          .exec()
-          .catch(() => undefined),
-        sleep(CLOSE_CLEANUP_MS),
-      ]);
+      const transaction = commands.multi();
+      this.presence.leave(transaction);
+      await Promise.race([transaction.exec().catch(() => undefined), sleep(CLOSE_CLEANUP_MS)]);
     }
     // The blocked read ends when its connection does.
     this.reader?.disconnect();

@@ -1,0 +1,182 @@
+import { type IntegerRange, integerOption } from '../server/errors.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
+import { type Logger, stderrLogger } from '../server/logger.js';
+import { HubError } from './errors.js';
+import type { JwtKeyOptions } from './jwt-verifier.js';
+import type { UpdateLimits } from './publish.js';
+import type { HubStore } from './stores/store.js';
+
+/** Options of {@link createHub}. Every limit has a default, a named constant of this file. */
+export interface HubOptions {
+  /** Key checking publishers' tokens. Without it nobody can publish over HTTP. */
+  publisherJwt?: JwtKeyOptions;
+  /** Key checking subscribers' tokens. Default: the publisher key. */
+  subscriberJwt?: JwtKeyOptions;
+  /** Let subscribers without a token in (they get public updates only). Default false. */
+  anonymous?: boolean;
+  /**
+   * Origins allowed to call the hub from a browser (CORS). An explicit list allows credentials
+   * (the cookie); `*` allows any origin without credentials. Default: none (same origin only).
+   */
+  corsOrigins?: readonly string[] | '*';
+  /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
+  publishOrigins?: readonly string[] | '*';
+  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
+  cookieName?: string;
+  /** The store. Default: a memory store keeping `historySize` updates. */
+  store?: HubStore;
+  /** History of the default memory store. Default 10,000 updates. */
+  historySize?: number;
+  /** Publish subscription events and serve the subscriptions API. Default false. */
+  subscriptions?: boolean;
+  /** Heartbeat interval in ms; 0 turns heartbeats off. Default 15,000. */
+  heartbeatMs?: number;
+  /** Longest a subscription stays open, in ms (the client then reconnects); 0: no limit. Default 0. */
+  writeTimeoutMs?: number;
+  /** Bytes a subscriber may leave unread before it is dropped (it reconnects and replays). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Largest publish request body and update data, in bytes. Default 1 MiB. */
+  maxUpdateBytes?: number;
+  /** Most topics in one update, and most `topic` parameters in one subscription. Default 100. */
+  maxTopics?: number;
+  /** Longest topic or selector, in characters. Default 2,048. */
+  maxTopicLength?: number;
+  /** Most subscribers at once; more get 503 with Retry-After. Default 50,000. */
+  maxSubscribers?: number;
+  /** Most subscribers from one client address; more get 429 with Retry-After. Default 10,000. */
+  maxSubscribersPerAddress?: number;
+  /** Most updates held for one subscriber while its history is replayed. Default 10,000. */
+  maxPendingUpdates?: number;
+  /** Longest a publish body may take to arrive, in ms (then 408). Default 60,000. */
+  bodyTimeoutMs?: number;
+  /** Longest accepted token, in bytes. Default 16 KiB. */
+  maxTokenBytes?: number;
+  /** Clock skew allowed when checking `exp` and `nbf`, in seconds. Default 0. */
+  clockToleranceSeconds?: number;
+  /** Take the client address from `X-Forwarded-For` (behind a trusted proxy). Default false. */
+  trustProxy?: boolean;
+  /** Serve the demo page at `/`. Tokens given here are offered to the page (development only). */
+  demo?: boolean | DemoTokens;
+  /**
+   * Serve the live dashboard at `/dashboard`, and send its figures once a second on
+   * `/.well-known/mercure/dashboard` (private, never stored) while someone watches. The page is
+   * public; its figures need a subscriber token whose `mercure.subscribe` claim matches that topic.
+   * Default true.
+   */
+  dashboard?: boolean;
+  /** Serve `/metrics` (Prometheus) and `/healthz`. Default true. */
+  metrics?: boolean;
+  /** `retry:` sent to subscribers when the hub shuts down, in ms. Default 2,000. */
+  shutdownRetryMs?: number;
+  /** Where log lines go. Default: warnings on stderr. */
+  logger?: Logger;
+}
+
+/** Tokens the demo page offers its visitor (development only). */
+export interface DemoTokens {
+  publisherToken?: string;
+  subscriberToken?: string;
+}
+
+/** Default name of the cookie holding the token, as the protocol names it. */
+export const DEFAULT_COOKIE_NAME = 'mercureAuthorization';
+/** Default largest publish body and update data: 1 MiB. */
+export const DEFAULT_MAX_UPDATE_BYTES = 1024 * 1024;
+/** Default most topics of one update, and most selectors of one subscription. */
+export const DEFAULT_MAX_TOPICS = 100;
+/** Default longest topic or selector, in characters. */
+export const DEFAULT_MAX_TOPIC_LENGTH = 2048;
+/** Default most subscribers of one hub at once. */
+export const DEFAULT_MAX_SUBSCRIBERS = 50_000;
+/** Default most subscribers from one client address at once. */
+export const DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS = 10_000;
+/** Default most updates held for one subscriber while its history is replayed. */
+export const DEFAULT_MAX_PENDING_UPDATES = 10_000;
+/** Default longest a publish body may take to arrive, whatever the protocol: 60 s. */
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+/** Default bound on a token's size; longer ones are refused before any cryptography. */
+export const DEFAULT_MAX_TOKEN_BYTES = 16 * 1024;
+/** Default clock skew allowed when checking a token's `exp` and `nbf`, in seconds. */
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 0;
+/** Default longest a subscription stays open: no limit (0). */
+export const DEFAULT_WRITE_TIMEOUT_MS = 0;
+/** Default `retry:` sent to subscribers when the hub shuts down, in ms. */
+export const DEFAULT_SHUTDOWN_RETRY_MS = 2000;
+/** Default time `close()` waits for publishes in flight, in ms. */
+export const DEFAULT_CLOSE_GRACE_MS = 5000;
+
+/** The options that take a number. */
+type NumericOption = {
+  [K in keyof HubOptions]-?: NonNullable<HubOptions[K]> extends number ? K : never;
+}[keyof HubOptions];
+
+/** The options of a hub with every default filled in and every number checked. */
+export interface HubSettings {
+  readonly anonymous: boolean;
+  readonly corsOrigins: readonly string[] | '*' | undefined;
+  readonly publishOrigins: readonly string[] | '*';
+  readonly cookieName: string;
+  readonly subscriptions: boolean;
+  readonly heartbeatMs: number;
+  readonly writeTimeoutMs: number;
+  readonly maxBufferedBytes: number;
+  /** The limits of every update, from HTTP and from `hub.publish` alike. */
+  readonly limits: UpdateLimits;
+  readonly maxSubscribers: number;
+  readonly maxSubscribersPerAddress: number;
+  readonly maxPendingUpdates: number;
+  readonly bodyTimeoutMs: number;
+  readonly maxTokenBytes: number;
+  readonly clockToleranceSeconds: number;
+  readonly trustProxy: boolean;
+  readonly demo: true | DemoTokens | undefined;
+  readonly dashboard: boolean;
+  readonly metrics: boolean;
+  readonly shutdownRetryMs: number;
+  readonly logger: Logger;
+}
+
+/** `integerOption` reporting with the hub's error class: a `HubError` with code `invalid-option`. */
+export function hubIntegerOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  range: Omit<IntegerRange, 'invalid'> = {},
+): number {
+  return integerOption(name, value, fallback, {
+    ...range,
+    invalid: (message) => new HubError('invalid-option', message),
+  });
+}
+
+/** Fills in the defaults of `options` and checks its numbers; throws a `HubError` (`invalid-option`). */
+export function resolveHubOptions(options: HubOptions): HubSettings {
+  const int = (name: NumericOption, fallback: number) => hubIntegerOption(name, options[name], fallback);
+  return {
+    anonymous: options.anonymous ?? false,
+    corsOrigins: options.corsOrigins,
+    publishOrigins: options.publishOrigins ?? [],
+    cookieName: options.cookieName ?? DEFAULT_COOKIE_NAME,
+    subscriptions: options.subscriptions ?? false,
+    heartbeatMs: int('heartbeatMs', DEFAULT_HEARTBEAT_MS),
+    writeTimeoutMs: int('writeTimeoutMs', DEFAULT_WRITE_TIMEOUT_MS),
+    maxBufferedBytes: int('maxBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES),
+    limits: {
+      maxUpdateBytes: int('maxUpdateBytes', DEFAULT_MAX_UPDATE_BYTES),
+      maxTopics: int('maxTopics', DEFAULT_MAX_TOPICS),
+      maxTopicLength: int('maxTopicLength', DEFAULT_MAX_TOPIC_LENGTH),
+    },
+    maxSubscribers: int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
+    maxSubscribersPerAddress: int('maxSubscribersPerAddress', DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS),
+    maxPendingUpdates: int('maxPendingUpdates', DEFAULT_MAX_PENDING_UPDATES),
+    bodyTimeoutMs: int('bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
+    maxTokenBytes: int('maxTokenBytes', DEFAULT_MAX_TOKEN_BYTES),
+    clockToleranceSeconds: int('clockToleranceSeconds', DEFAULT_CLOCK_TOLERANCE_SECONDS),
+    trustProxy: options.trustProxy ?? false,
+    demo: options.demo === true ? true : options.demo || undefined,
+    dashboard: options.dashboard ?? true,
+    metrics: options.metrics ?? true,
+    shutdownRetryMs: int('shutdownRetryMs', DEFAULT_SHUTDOWN_RETRY_MS),
+    logger: options.logger ?? stderrLogger,
+  };
+}

@@ -1,0 +1,10 @@
+import type { MatcherType } from './matcher.js';
+
+const EVERY_TOPIC = () => true;
+
+/** `*`: every topic (draft-07). Scanned: the index tries it once per update, as it visits its subscribers. */
+export const WILDCARD: MatcherType = {
+  name: 'wildcard',
+  indexing: 'scan',
+  compile: (text) => (text === '*' ? EVERY_TOPIC : undefined),
+};
