@@ -1,13 +1,9 @@
 /** `siar serve --store postgres://…` and `--store nats://…`: the CLI opens them, and two nodes make one hub. */
 import { describe, expect, it } from 'vitest';
-import {
-  cliPublisherToken,
-  publishTo,
-  startCliHub,
-  subscribeUrl,
-  useFollowers,
-  useTeardown,
-} from '../helpers/redis.js';
+import { useFollowers } from '../helpers/follower.js';
+import { cliPublisherToken, startHubProcess } from '../helpers/hub-process.js';
+import { publishTo, subscribeUrl } from '../helpers/hub-requests.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { NATS_URL, POSTGRES_URL, STORES } from './stores.js';
 
 const CASES = [
@@ -16,7 +12,7 @@ const CASES = [
 ] as const;
 
 describe.each(CASES)('siar serve --store $name', ({ name, spec }) => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
   const factory = STORES.find((store) => store.name === name);
 
@@ -26,10 +22,9 @@ describe.each(CASES)('siar serve --store $name', ({ name, spec }) => {
       const space = factory?.space(teardown);
       const prefix = String(space?.spec().options.prefix);
       const store = spec(prefix);
-      const [a, b] = [await startCliHub(store), await startCliHub(store)];
-      teardown(() => a.child.kill());
-      teardown(() => b.child.kill());
-      expect(a.child.output()).toContain(`(store: ${store.split(':')[0]})`);
+      const args = ['--store', store];
+      const [a, b] = [await startHubProcess(teardown, { args }), await startHubProcess(teardown, { args })];
+      expect(a.line).toContain(`(store: ${store.split(':')[0]})`);
       const follower = await follow([subscribeUrl(b.hubUrl, ['https://example.com/cli'])]);
       const published = await publishTo(a.hubUrl, await cliPublisherToken(), {
         topic: 'https://example.com/cli',

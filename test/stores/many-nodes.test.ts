@@ -4,28 +4,15 @@
  * engine gone for a while (refusing connections, or not passing bytes). The same tests for each
  * shared store (Redis, PostgreSQL, NATS).
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
+import { subscribeUrl } from '../helpers/hub-requests.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import {
-  type CliHub,
-  lossAndDuplicates,
-  ROOT,
-  subscribeUrl,
-  track,
-  useFollowers,
-  useTeardown,
-  waitForOutput,
-} from '../helpers/redis.js';
+import { startStoreNode } from '../helpers/store-spec.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { startHub, TEST_KEY, type TestHub, token } from '../hub/hub-helpers.js';
-import {
-  type NodeOptions,
-  SHARED_STORES,
-  type StoreFactory,
-  type StoreSpace,
-  type StoreSpec,
-} from './stores.js';
+import { type NodeOptions, SHARED_STORES, type StoreFactory, type StoreSpace } from './stores.js';
 
 const PRESENCE_TTL_MS = 600;
 const STORE_TIMEOUT_MS = 800;
@@ -55,7 +42,7 @@ async function publishAll(
 }
 
 describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreFactory) => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
   const skip = factory.problem !== undefined;
 
@@ -74,24 +61,6 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
     const started = await startTcpProxy(factory.enginePort as number);
     teardown(() => started.close());
     return started;
-  }
-
-  /** A node in a child process (for kill -9). */
-  async function childNode(spec: StoreSpec): Promise<CliHub> {
-    const child = track(
-      spawn(
-        process.execPath,
-        ['--import', 'tsx', 'test/stores/store-node.ts', JSON.stringify({ key: TEST_KEY, store: spec })],
-        {
-          cwd: ROOT,
-          stdio: 'pipe',
-        },
-      ),
-    );
-    teardown(() => child.kill());
-    await waitForOutput(child, 'listening on', 20_000, 'store-node');
-    const url = /listening on (\S+)/.exec(child.output())?.[1] as string;
-    return { port: Number(new URL(url).port), url, hubUrl: `${url}/.well-known/mercure`, child };
   }
 
   it.skipIf(skip)(
@@ -141,7 +110,9 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
       const space = factory.space(teardown);
       const a = await node(space, {}, { subscriptions: true });
       const b = await node(space, {}, { subscriptions: true });
-      const doomed = await childNode(
+      const doomed = await startStoreNode(
+        teardown,
+        TEST_KEY,
         space.spec({ presenceTtlMs: PRESENCE_TTL_MS, storeTimeoutMs: STORE_TIMEOUT_MS }),
       );
       const topic = 'https://example.com/stores/kill';
@@ -160,7 +131,7 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
       const counts = { accepted: 0, refused: 0, other: [] as number[] };
       const publishing = publishAll((fields) => a.publish(fields), topic, ids, counts);
       await waitFor(() => counts.accepted >= 20, 10_000, '20 accepted');
-      await doomed.child.kill('SIGKILL');
+      await doomed.kill('SIGKILL');
       await publishing;
       for (const follower of survivors) {
         await follower.waitFor(60, 10_000);
@@ -253,20 +224,17 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
     },
   );
 
-  it.skipIf(skip || factory.name === 'redis')(
-    'closes, and lets its hub close, while the engine stops passing bytes',
-    async () => {
-      const space = factory.space(teardown);
-      const link = await proxy();
-      const store = space.make({ port: link.port, storeTimeoutMs: STORE_TIMEOUT_MS });
-      await store.open(() => {});
-      link.pause(true);
-      // A goodbye the server never answers must not hold the shutdown (a generous bound, not a speed).
-      const closed = await Promise.race([store.close().then(() => true), sleep(10_000).then(() => false)]);
-      expect(closed).toBe(true);
-      expect(store.health()).toEqual({ ok: false, detail: 'closed' });
-    },
-  );
+  it.skipIf(skip)('closes, and lets its hub close, while the engine stops passing bytes', async () => {
+    const space = factory.space(teardown);
+    const link = await proxy();
+    const store = space.make({ port: link.port, storeTimeoutMs: STORE_TIMEOUT_MS });
+    await store.open(() => {});
+    link.pause(true);
+    // A goodbye the server never answers must not hold the shutdown (a generous bound, not a speed).
+    const closed = await Promise.race([store.close().then(() => true), sleep(10_000).then(() => false)]);
+    expect(closed).toBe(true);
+    expect(store.health()).toEqual({ ok: false, detail: 'closed' });
+  });
 
   async function health(url: string): Promise<{ status: number; body: { status: string } }> {
     const response = await fetch(`${url}/healthz`);
@@ -274,9 +242,9 @@ describe.each(SHARED_STORES)('many nodes on one engine: $name', (factory: StoreF
   }
 
   for (const fault of ['refuses connections', 'stops passing bytes'] as const) {
-    // The Redis store has no deadline on its commands yet: a publish waits for good on a Redis that
-    // stopped answering (reported; the issue that brings deadlines to every store lifts this).
-    it.skipIf(skip || (fault === 'stops passing bytes' && factory.name === 'redis'))(
+    it.skipIf(
+      skip || (fault === 'stops passing bytes' && factory.name === 'redis'), // Redis: no deadline on its commands yet, a publish waits for good on a Redis that stopped answering
+    )(
       `answers 503 with Retry-After, keeps subscribers and says degraded while the engine ${fault}; then resumes from the last position`,
       async () => {
         const space = factory.space(teardown);

@@ -6,13 +6,13 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { StoredUpdate } from '../../src/hub/index.js';
 import { sleep, waitFor } from '../helpers/net.js';
-import { useTeardown } from '../helpers/redis.js';
+import { cleanupAfterEach } from '../helpers/teardown.js';
 import { POSTGRES_URL, STORES } from './stores.js';
 
 const factory = STORES.find((store) => store.name === 'postgres');
 
 describe.skipIf(factory?.problem !== undefined)('postgres store: positions in commit order', () => {
-  const teardown = useTeardown();
+  const teardown = cleanupAfterEach();
 
   it('delivers an update committed late before those that waited for it, on every node, each once', async () => {
     const space = factory?.space(teardown);

@@ -12,15 +12,10 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { HubStore } from '../../src/hub/index.js';
-import { MemoryStore } from '../../src/hub/stores/memory.js';
-import { NatsStore } from '../../src/hub/stores/nats.js';
-import { PostgresStore } from '../../src/hub/stores/postgres.js';
-import { RedisStore } from '../../src/hub/stores/redis.js';
-import { SqliteStore } from '../../src/hub/stores/sqlite.js';
-import { type Logger, silentLogger } from '../../src/server/index.js';
+import type { Logger } from '../../src/server/index.js';
 import { deleteKeys, REDIS_URL, redisClient } from '../helpers/redis.js';
-
-export type StoreName = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'nats';
+import { makeStore, type StoreName, type StoreSpec } from '../helpers/store-spec.js';
+import type { Teardown } from '../helpers/teardown.js';
 
 /** What a test may ask of a node's store; each store takes what it has. */
 export interface NodeOptions {
@@ -29,12 +24,6 @@ export interface NodeOptions {
   storeTimeoutMs?: number;
   /** The engine's port on 127.0.0.1 (a TCP proxy in front of it), instead of its own. */
   port?: number;
-}
-
-/** A store as JSON: what a child process needs to make it. */
-export interface StoreSpec {
-  name: StoreName;
-  options: Record<string, unknown>;
 }
 
 /** One test's space on a store's engine. */
@@ -57,7 +46,7 @@ export interface StoreFactory {
   /** Why the engine cannot be used, or undefined. */
   problem: string | undefined;
   /** A fresh space; `teardown` removes it after the test. */
-  space(teardown: (cleanup: () => unknown) => void): StoreSpace;
+  space(teardown: Teardown): StoreSpace;
 }
 
 /** PostgreSQL: `POSTGRES_URL`, else the local server as `postgres`, else as `root` (both trust auth). */
@@ -142,23 +131,6 @@ function through(url: string, port: number | undefined): string {
   const parsed = new URL(url);
   parsed.port = String(port);
   return parsed.toString();
-}
-
-/** Makes the store a spec names (in this process or a child's). */
-export function makeStore(spec: StoreSpec, logger: Logger = silentLogger): HubStore {
-  const options = { ...spec.options, logger };
-  switch (spec.name) {
-    case 'memory':
-      return new MemoryStore(spec.options);
-    case 'sqlite':
-      return new SqliteStore(options as unknown as ConstructorParameters<typeof SqliteStore>[0]);
-    case 'redis':
-      return new RedisStore(options as unknown as ConstructorParameters<typeof RedisStore>[0]);
-    case 'postgres':
-      return new PostgresStore(options as unknown as ConstructorParameters<typeof PostgresStore>[0]);
-    case 'nats':
-      return new NatsStore(options as unknown as ConstructorParameters<typeof NatsStore>[0]);
-  }
 }
 
 function spaceOf(spec: (options: NodeOptions) => StoreSpec): StoreSpace {
