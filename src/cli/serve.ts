@@ -90,7 +90,7 @@ const FLAGS = defineFlags({
     value: '<store>',
     env: ['SIAR_STORE'],
     default: 'memory',
-    help: 'memory; sqlite:<path> (durable); redis://[:password@]host:port[/db][?prefix=<keys prefix>] or rediss://… (many nodes)',
+    help: 'memory; sqlite:<path> (durable); for many nodes: redis[s]://[:password@]host:port[/db][?prefix=<prefix>], postgres://user[:password]@host:port/db[?prefix=<prefix>], nats://host:port[?prefix=<prefix>]',
   },
   'redis-cluster': {
     kind: 'boolean',
