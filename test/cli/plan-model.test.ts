@@ -36,6 +36,7 @@ const measured: Measurement = {
   activeRssBytes: 0,
   cpuMicrosPerDelivery: 5,
   cpuMicrosPerUpdate: 50,
+  updatePhaseRate: 50,
   idleCpuMicrosPerSecond: 1000,
   connectsPerSecond: 5000,
   calibrationUpdatesPerSecond: 1,
@@ -96,6 +97,10 @@ describe('makePlan', () => {
     expect(f.headroomSubscribers.value).toBeCloseTo((6 * 19_744) / 100_000 - 1, 6);
     // 33,334 subscribers per machine ÷ (5,000 connects/s × 2 workers).
     expect(f.reconnectSeconds.value).toBeCloseTo(3.3334, 4);
+    // CPU would allow 139,789: a limit of 140,000 (rounded down to a thousand) holds them all on one.
+    expect(plan.notes).toContain(
+      'Descriptors bind first: with 140,000 per process (LimitNOFILE; plan again with --descriptor-limit 140000), 1 machine would do, bound by cpu.',
+    );
   });
 
   it('names a shared store for many machines, and writes their command lines with it', () => {

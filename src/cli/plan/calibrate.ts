@@ -285,6 +285,7 @@ export async function calibrate(request: CalibrationRequest): Promise<Measuremen
       activeRssBytes: Math.max(0, peakRss - connectedRss),
       cpuMicrosPerDelivery: deliveries === 0 ? 0 : deliveryCpu / deliveries,
       cpuMicrosPerUpdate: cpuPerUpdate,
+      updatePhaseRate: updateRate,
       idleCpuMicrosPerSecond: idleMicrosPerSecond,
       connectsPerSecond: (count / connected.ms) * 1000,
       calibrationUpdatesPerSecond: deliveryRate,

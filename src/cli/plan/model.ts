@@ -24,6 +24,8 @@ export const KERNEL_BYTES_PER_CONNECTION = 4096;
 export const PACKET_OVERHEAD_BYTES = 66;
 /** The per-process descriptor limit assumed when the system does not say (Linux's usual soft limit). */
 export const ASSUMED_DESCRIPTOR_LIMIT = 1024;
+/** How much more another limit must allow than the descriptors before the plan says what raising them saves. */
+const MUCH_MORE = 1.5;
 /** Where the plan's shared store goes when the request named none that is shared. */
 export const REDIS_PLACEHOLDER = 'redis://<redis-host>:6379';
 
@@ -71,6 +73,8 @@ export interface Measurement {
   cpuMicrosPerDelivery: number;
   /** Hub CPU per update published (taken, stored, dispatched), with no subscriber to write to. */
   cpuMicrosPerUpdate: number;
+  /** Updates per second published while measuring that (an update costs less at higher rates). */
+  updatePhaseRate: number;
   /** Hub CPU per second with nothing to do (timers). */
   idleCpuMicrosPerSecond: number;
   /** Streams opened per second (connect, request, response head), at most 500 at a time. */
@@ -237,6 +241,25 @@ function capacities(machine: Machine, measured: Measurement, request: PlanReques
   return { subscriber, descriptorLimit, fixedCpu, by, limitedBy, capacity: by[limitedBy] };
 }
 
+/** Descriptors bind less often than they need to: what a higher limit would save, when it is much. */
+function withMoreDescriptors(
+  machine: Machine,
+  request: PlanRequest,
+  by: Record<Limit, number>,
+): Sizing['unbound'] {
+  const [next, capacity] = (['cpu', 'memory', 'heap'] as const)
+    .map((limit) => [limit, by[limit]] as const)
+    .reduce((least, entry) => (entry[1] < least[1] ? entry : least));
+  if (capacity < by.descriptors * MUCH_MORE) return undefined;
+  // A round limit under the next bound, within what the kernel allows a process.
+  const limit = Math.min(
+    Math.floor((capacity + DESCRIPTOR_RESERVE) / 1000) * 1000,
+    machine.nrOpen ?? Number.POSITIVE_INFINITY,
+  );
+  const processes = Math.ceil(request.subscribers / (limit - DESCRIPTOR_RESERVE));
+  return { limit, machines: Math.ceil(processes / Math.min(machine.cores, processes)), limitedBy: next };
+}
+
 /** Processes, machines and what each holds and uses, as figures. */
 function size(machine: Machine, measured: Measurement, request: PlanRequest) {
   const { subscriber, descriptorLimit, fixedCpu, by, limitedBy, capacity } = capacities(
@@ -327,7 +350,7 @@ function size(machine: Machine, measured: Measurement, request: PlanRequest) {
     maxUpdatesPerSecond: derived(
       Math.floor((CPU_TARGET * 1e6) / measured.cpuMicrosPerUpdate),
       '/s',
-      'CPU target ÷ CPU per update (assumed: every process handles every update)',
+      `CPU target ÷ CPU per update at ${measured.updatePhaseRate}/s (a floor: updates cost less at higher rates)`,
     ),
     reconnectSeconds: derived(
       perMachine / (measured.connectsPerSecond * workers),
@@ -362,6 +385,7 @@ function size(machine: Machine, measured: Measurement, request: PlanRequest) {
     workers,
     subscribersPerMachine: perMachine,
     tcpPagesNeeded: figures.tcpMemPagesNeeded.value,
+    ...(limitedBy === 'descriptors' ? { unbound: withMoreDescriptors(machine, request, by) } : {}),
   };
   return { figures, limitedBy, sizing, capacity, machines };
 }

@@ -77,7 +77,7 @@ export function measuredFigures(measured: Measurement): Record<string, Figure> {
     cpuMicrosPerUpdate: measuredHere(
       measured.cpuMicrosPerUpdate,
       'µs',
-      'hub CPU per publish to a topic nobody follows',
+      `hub CPU per publish to a topic nobody follows, at ${number(measured.updatePhaseRate)}/s`,
     ),
     idleCpuMicrosPerSecond: measuredHere(
       measured.idleCpuMicrosPerSecond,

@@ -32,6 +32,8 @@ export interface Sizing {
   subscribersPerMachine: number;
   /** TCP memory pages for one event in flight to every subscriber of a machine. */
   tcpPagesNeeded: number;
+  /** When descriptors bind well before the next limit: a higher limit, the machines it needs, and what binds then. */
+  unbound?: { limit: number; machines: number; limitedBy: string };
 }
 
 const count = (value: number) => value.toLocaleString('en-US');
@@ -118,6 +120,12 @@ export function planNotes(sizing: Sizing): string[] {
   if (perMachine > HUB_PER_ADDRESS_LIMIT) {
     notes.push(
       `Behind a proxy every subscriber comes from the proxy's address, and the hub admits ${count(HUB_PER_ADDRESS_LIMIT)} per address by default: ${count(perMachine)} per machine need the hub to read X-Forwarded-For (createHub({ trustProxy: true })) or several proxy addresses.`,
+    );
+  }
+  if (sizing.unbound !== undefined) {
+    const { limit, machines, limitedBy } = sizing.unbound;
+    notes.push(
+      `Descriptors bind first: with ${count(limit)} per process (LimitNOFILE; plan again with --descriptor-limit ${limit}), ${count(machines)} machine${machines === 1 ? '' : 's'} would do, bound by ${limitedBy}.`,
     );
   }
   notes.push(
