@@ -139,7 +139,7 @@ async function run(values: Values): Promise<number> {
       ? (phase, done, total) => {
           if (shown !== '' && phase !== shown) process.stderr.write('\n');
           shown = phase;
-          drawProgress(process.stderr, phase, done, total);
+          drawProgress(process.stderr, phase, done, total, phase === 'idle' ? ' ms' : '');
         }
       : undefined,
   });
