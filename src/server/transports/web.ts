@@ -16,8 +16,9 @@ export function openWebStream(
       start(controller) {
         transport.controller = controller;
       },
-      pull() {
-        transport.drained();
+      pull(controller) {
+        // Called whenever the queue has room; 'drained' means empty, as a Node.js stream's 'drain' does.
+        if ((controller.desiredSize ?? 0) >= highWaterMark) transport.drained();
       },
       cancel() {
         transport.closedByPeer();
