@@ -1,14 +1,16 @@
 /**
- * On a Node.js without node:sqlite (20), the SQLite store runs on the better-sqlite3 package, an
+ * On a Node.js without a settled node:sqlite (20, 22), the SQLite store runs on the better-sqlite3 package, an
  * optional peer dependency that only those users install. The suite tests that path there, so
  * before `npm test` this installs it into `.runtimes/`, one folder per Node.js ABI (it compiles from
  * source when no prebuilt binary can be fetched, so once per ABI, not at every `npm ci`), and links
- * it into node_modules, where npm's next install drops the link again. On Node.js 22.13 and later
- * there is nothing to do.
+ * it into node_modules, where npm's next install drops the link again. It is built against the
+ * headers of the Node.js that runs this (`npm_config_nodedir`, when not given, is that Node.js's own
+ * folder where it has `include/node`), so no headers are downloaded. On Node.js 24 and later there is
+ * nothing to do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { sqliteBinding } from '../src/hub/stores/sqlite-binding.js';
 import { PROJECT_ROOT } from './runtimes.js';
 
@@ -53,6 +55,20 @@ function isLink(path: string): boolean {
   }
 }
 
+/**
+ * The environment for npm: this Node.js first on PATH (npm and node-gyp run on it), and native builds
+ * pointed at its own headers when it has them and none were given.
+ */
+function npmEnvironment(): NodeJS.ProcessEnv {
+  const bin = dirname(process.execPath);
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+  const prefix = dirname(bin);
+  if (!env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node.h'))) {
+    env.npm_config_nodedir = prefix;
+  }
+  return env;
+}
+
 /** Makes sure the SQLite store can open a database here; returns the line to stop with when it cannot. */
 export function ensureBetterSqlite(): string | undefined {
   if (sqliteBinding() === 'node:sqlite' || loads()) return undefined;
@@ -69,9 +85,14 @@ export function ensureBetterSqlite(): string | undefined {
   const installed = join(folder, 'node_modules', 'better-sqlite3');
   if (!existsSync(join(installed, 'build', 'Release', 'better_sqlite3.node'))) {
     console.error(
-      `Node.js ${process.versions.node} has no node:sqlite: installing better-sqlite3 for the SQLite store's tests...`,
+      `Node.js ${process.versions.node}: installing better-sqlite3 for the SQLite store's tests (it may compile)...`,
     );
     mkdirSync(folder, { recursive: true });
+    // npm asks that a package's install script be allowed: this one builds the native module.
+    writeFileSync(
+      join(folder, 'package.json'),
+      `${JSON.stringify({ private: true, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`,
+    );
     try {
       execFileSync(
         'npm',
@@ -85,10 +106,10 @@ export function ensureBetterSqlite(): string | undefined {
           folder,
           `better-sqlite3@${range}`,
         ],
-        { stdio: ['ignore', 'ignore', 'inherit'], timeout: BUILD_TIMEOUT_MS },
+        { stdio: ['ignore', 'ignore', 'inherit'], timeout: BUILD_TIMEOUT_MS, env: npmEnvironment() },
       );
     } catch (error) {
-      return `Installing better-sqlite3 failed (${(error as Error).message.split('\n')[0]}): the SQLite store needs it on Node.js ${process.versions.node}, or Node.js 22.13 or later.`;
+      return `Installing better-sqlite3 failed (${(error as Error).message.split('\n')[0]}): the SQLite store needs it on Node.js ${process.versions.node}, or Node.js 24 or later.`;
     }
   }
   rmSync(LINK, { force: true });

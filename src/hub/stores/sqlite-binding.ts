@@ -27,11 +27,16 @@ interface NodeSqlite {
   DatabaseSync: new (path: string) => SqliteDatabase;
 }
 
+/** The first Node.js line whose node:sqlite is a release candidate, which loads without a warning. */
+const NODE_SQLITE_FROM = 24;
+
 /**
- * node:sqlite, where the runtime has it without a flag (Node.js 22.13 and later), else undefined.
- * It is the same SQLite, built into Node.js: no native module to compile or download at install.
+ * node:sqlite, where Node.js has it as a release candidate (24 and later), else undefined. It is the
+ * same SQLite, built into Node.js: no native module to compile or download at install. On 22 it is
+ * still experimental (it prints a warning when loaded), so 22 stays on better-sqlite3.
  */
 function builtinSqlite(): NodeSqlite | undefined {
+  if (Number(process.versions.node?.split('.')[0]) < NODE_SQLITE_FROM) return undefined;
   try {
     return process.getBuiltinModule?.('node:sqlite') as NodeSqlite | undefined;
   } catch {
@@ -46,7 +51,7 @@ export function sqliteBinding(): SqliteBindingName {
 
 /**
  * Opens (creating when missing) a SQLite file: with node:sqlite where the runtime has it, else with
- * better-sqlite3 (Node.js 20), an optional peer dependency loaded only then.
+ * better-sqlite3 (Node.js 20 and 22), an optional peer dependency loaded only then.
  */
 export function openSqlite(path: string): SqliteDatabase {
   const builtin = builtinSqlite();
@@ -57,7 +62,7 @@ export function openSqlite(path: string): SqliteDatabase {
   } catch {
     throw new HubError(
       'invalid-option',
-      `The SQLite store needs Node.js 22.13 or later (node:sqlite), or on Node.js ${process.versions.node} the better-sqlite3 package: npm install better-sqlite3`,
+      `The SQLite store needs Node.js ${NODE_SQLITE_FROM} or later (node:sqlite), or on Node.js ${process.versions.node} the better-sqlite3 package: npm install better-sqlite3`,
     );
   }
   const db = new Database(path);
