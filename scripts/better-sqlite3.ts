@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { sqliteBinding } from '../src/hub/stores/sqlite-binding.js';
-import { PROJECT_ROOT } from './runtimes.js';
+import { npmInstallInto, PROJECT_ROOT, RUNTIMES_DIR } from './runtimes.js';
 
 /** A bound on installing it (compiling the SQLite amalgamation takes minutes on a busy machine). */
 const BUILD_TIMEOUT_MS = 15 * 60_000;
@@ -78,8 +78,7 @@ export function ensureBetterSqlite(): string | undefined {
   }
   const range = wantedRange();
   const folder = join(
-    PROJECT_ROOT,
-    '.runtimes',
+    RUNTIMES_DIR,
     `better-sqlite3-${range.replace(/[^\w.-]/g, '')}-abi${process.versions.modules}`,
   );
   const installed = join(folder, 'node_modules', 'better-sqlite3');
@@ -94,20 +93,7 @@ export function ensureBetterSqlite(): string | undefined {
       `${JSON.stringify({ private: true, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`,
     );
     try {
-      execFileSync(
-        'npm',
-        [
-          'install',
-          '--no-save',
-          '--no-package-lock',
-          '--no-audit',
-          '--no-fund',
-          '--prefix',
-          folder,
-          `better-sqlite3@${range}`,
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'], timeout: BUILD_TIMEOUT_MS, env: npmEnvironment() },
-      );
+      npmInstallInto(folder, `better-sqlite3@${range}`, BUILD_TIMEOUT_MS, npmEnvironment());
     } catch (error) {
       return `Installing better-sqlite3 failed (${(error as Error).message.split('\n')[0]}): the SQLite store needs it on Node.js ${process.versions.node}, or Node.js 24 or later.`;
     }

@@ -24,27 +24,23 @@ export type OtherRuntime = 'bun' | 'deno';
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const RUNTIMES_DIR = join(PROJECT_ROOT, '.runtimes');
+export const RUNTIMES_DIR = join(PROJECT_ROOT, '.runtimes');
+
+/** `npm install` of one package into a folder of its own under `.runtimes/`: the project's files stay as they are. */
+export function npmInstallInto(folder: string, spec: string, timeoutMs: number, env = process.env): void {
+  execFileSync(
+    'npm',
+    ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', folder, spec],
+    { stdio: ['ignore', 'ignore', 'inherit'], timeout: timeoutMs, env },
+  );
+}
 
 /** Installs `name@version` into its own folder under `.runtimes/` unless `wanted` is already there. */
 function installPackage(name: string, version: string, wanted: (folder: string) => string): string {
   const folder = join(RUNTIMES_DIR, `${name}-${version}`);
   const path = wanted(folder);
   if (existsSync(path)) return path;
-  execFileSync(
-    'npm',
-    [
-      'install',
-      '--no-save',
-      '--no-package-lock',
-      '--no-audit',
-      '--no-fund',
-      '--prefix',
-      folder,
-      `${name}@${version}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], timeout: INSTALL_TIMEOUT_MS },
-  );
+  npmInstallInto(folder, `${name}@${version}`, INSTALL_TIMEOUT_MS);
   if (!existsSync(path)) throw new Error(`npm installed ${name}@${version}, but ${path} is not there.`);
   return path;
 }
