@@ -21,7 +21,7 @@ import { SOURCE_ADDRESSES } from '../src/cli/bench/subscribers.js';
 import { installCleanup, REPO_ROOT, setCodeRoot } from './lib/children.js';
 import { machineFacts } from './lib/machine.js';
 import { combine, type MarkSample, type Metrics, measure } from './lib/measure.js';
-import { openFileLimits, sampleMachine, sampleTree } from './lib/proc.js';
+import { openFileLimits, sampleMachine, sampleTree, type TreeSample } from './lib/proc.js';
 import { waitForQuiet } from './lib/quiet.js';
 import {
   type Scenario,
@@ -140,13 +140,13 @@ function fitToDescriptors(list: Scenario[]): string[] {
   return notes;
 }
 
-function sampleNow(server: number, loadgen: number, store: number | undefined): MarkSample {
+function sampleNow(server: number, loadgen: number, store: (() => TreeSample) | undefined): MarkSample {
   return {
     atNs: Number(process.hrtime.bigint()),
     machine: sampleMachine(),
     server: sampleTree(server),
     loadgen: sampleTree(loadgen),
-    store: store === undefined ? undefined : sampleTree(store),
+    store: store?.(),
   };
 }
 
@@ -187,7 +187,7 @@ async function runOnce(
     const result = await loadgen.run(
       scenario.params,
       started.endpoints,
-      (name) => samples.set(name, sampleNow(started.child.pid, loadgen.pid, started.storePid)),
+      (name) => samples.set(name, sampleNow(started.child.pid, loadgen.pid, started.sampleStore)),
       timeoutMs,
     );
     if (Object.keys(result.connectErrors).length > 0) {

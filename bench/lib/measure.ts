@@ -13,7 +13,7 @@ export interface MarkSample {
   machine: MachineSample;
   server: TreeSample;
   loadgen: TreeSample;
-  /** The Redis server, for the hub on Redis. */
+  /** The store's engine (Redis, PostgreSQL's backends, NATS), for the hub on a shared store. */
   store?: TreeSample;
 }
 

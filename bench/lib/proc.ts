@@ -100,18 +100,27 @@ function rssOf(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-/** CPU time and RSS of `root` and its descendants now. */
-export function sampleTree(root: number): TreeSample {
+function sampleOf(procs: readonly StatLine[]): TreeSample {
   let cpuNs = 0;
   let rssBytes = 0;
   const pids: number[] = [];
-  for (const proc of processTree(root)) {
+  for (const proc of procs) {
     if (EXCLUDED_COMMANDS.has(proc.command)) continue;
     cpuNs += cpuNsOf(proc);
     rssBytes += rssOf(proc.pid);
     pids.push(proc.pid);
   }
   return { cpuNs, rssBytes, pids };
+}
+
+/** CPU time and RSS of `root` and its descendants now. */
+export function sampleTree(root: number): TreeSample {
+  return sampleOf(processTree(root));
+}
+
+/** CPU time and RSS of these processes (not their descendants) now; those that ended count nothing. */
+export function sampleProcesses(pids: readonly number[]): TreeSample {
+  return sampleOf(pids.flatMap((pid) => statOf(pid) ?? []));
 }
 
 /** The soft and hard limits on open descriptors of a process. */

@@ -74,11 +74,17 @@ const PEERS: readonly ServerName[] = [
   'siar-channel',
   'hub',
 ];
-const WITH_STORES: readonly ServerName[] = [...PEERS, 'hub-sqlite', 'hub-redis'];
+const WITH_STORES: readonly ServerName[] = [...PEERS, 'hub-sqlite', 'hub-redis', 'hub-postgres', 'hub-nats'];
 /** The hub over HTTP/2 (h2c), against itself over HTTP/1.1, in the scenarios where delivery cost and latency show. */
 const WITH_H2: readonly ServerName[] = [...WITH_STORES, 'hub-h2'];
 /** The servers that make up (f). */
-export const STORE_SERVERS: readonly ServerName[] = ['hub', 'hub-sqlite', 'hub-redis'];
+export const STORE_SERVERS: readonly ServerName[] = [
+  'hub',
+  'hub-sqlite',
+  'hub-redis',
+  'hub-postgres',
+  'hub-nats',
+];
 export const STORE_SCENARIOS: readonly ScenarioName[] = ['fanout', 'publish', 'reconnect'];
 
 export function scenarios(quick: boolean): Scenario[] {

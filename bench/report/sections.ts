@@ -242,6 +242,8 @@ const REPLAY: Record<ServerName, string> = {
   hub: 'store (memory)',
   'hub-sqlite': 'store (SQLite)',
   'hub-redis': 'store (Redis)',
+  'hub-postgres': 'store (PostgreSQL)',
+  'hub-nats': 'store (NATS)',
   'hub-h2': 'store (memory), over HTTP/2',
 };
 

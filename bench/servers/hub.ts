@@ -4,88 +4,34 @@
  * publisher key made for the run and a token signed with `createToken`.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createToken } from '../../src/hub/index.js';
 import { freePort } from '../../test/helpers/net.js';
 import { launch, removeTempDir, tempDir, waitForLine } from '../lib/children.js';
+import { ENGINES, type EngineName } from './engines.js';
 import type { ServerName, ServerUnderTest } from './index.js';
 
 export const HUB_TOPIC = 'https://bench.siar.test/updates';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function redisClient(): Redis {
-  return new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-}
-
-/** Undefined when Redis answers PING at REDIS_URL, else why not. */
-async function redisUnavailable(): Promise<string | undefined> {
-  const client = redisClient();
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (error) {
-    return `no Redis at ${REDIS_URL} (${(error as Error).message}); set REDIS_URL`;
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** The pid of the Redis server, when it runs on this machine (its CPU is then reported apart). */
-async function redisPid(): Promise<number | undefined> {
-  const host = new URL(REDIS_URL).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') return undefined;
-  const client = redisClient();
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const info = await client.info('server');
-    const match = info.match(/^process_id:(\d+)/m);
-    return match ? Number(match[1]) : undefined;
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Deletes the run's keys (`{prefix}:…`). */
-async function dropRedisKeys(prefix: string): Promise<void> {
-  const client = redisClient();
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
 
 export function hubServer(
   name: ServerName,
   label: string,
-  store: 'memory' | 'sqlite' | 'redis',
+  store: 'memory' | 'sqlite' | EngineName,
   profileDir: string | undefined,
   protocol: 'http1' | 'h2c' = 'http1',
 ): ServerUnderTest {
+  const engine = store === 'memory' || store === 'sqlite' ? undefined : ENGINES[store];
   return {
     name,
     label,
-    unavailable: () => (store === 'redis' ? redisUnavailable() : Promise.resolve(undefined)),
+    unavailable: () => (engine ? engine.unavailable() : Promise.resolve(undefined)),
     async start() {
       const port = await freePort();
       const key = randomBytes(32).toString('base64url');
       const token = await createToken({ publish: ['*'] }, key);
       const dir = tempDir(name);
-      const redisPrefix = `siarbench-${randomBytes(6).toString('hex')}`;
-      const url = new URL(REDIS_URL);
-      url.searchParams.set('prefix', redisPrefix);
-      const spec =
-        store === 'memory' ? 'memory' : store === 'sqlite' ? `sqlite:${dir}/hub.db` : url.toString();
+      // The run's own space on a shared engine, removed after it.
+      const space = engine?.newSpace();
+      const spec = space?.url ?? (store === 'sqlite' ? `sqlite:${dir}/hub.db` : 'memory');
       const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
       const child = launch(name, process.execPath, [
         ...profile,
@@ -109,7 +55,7 @@ export function hubServer(
         // With a profile, the hub must exit by itself for V8 to write it: give it time.
         await child.stop('SIGTERM', profileDir === undefined ? 5000 : 20_000);
         removeTempDir(dir);
-        if (store === 'redis') await dropRedisKeys(redisPrefix);
+        await space?.drop();
       };
       try {
         await waitForLine(child, /Siar hub listening on/, 20_000);
@@ -119,7 +65,7 @@ export function hubServer(
       }
       return {
         child,
-        storePid: store === 'redis' ? await redisPid() : undefined,
+        sampleStore: engine ? await engine.sampler(child.pid) : undefined,
         endpoints: {
           host: '127.0.0.1',
           port,

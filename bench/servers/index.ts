@@ -6,15 +6,16 @@
 import type { Endpoints } from '../../src/cli/bench/endpoints.js';
 import { freePort } from '../../test/helpers/net.js';
 import { type Child, launch, waitForLine } from '../lib/children.js';
+import type { TreeSample } from '../lib/proc.js';
 import { hubServer } from './hub.js';
 import { nchanServer } from './nchan.js';
 
 export interface StartedServer {
   child: Child;
   endpoints: Endpoints;
-  /** A process outside the tree that also works for this server (Redis), sampled apart. */
-  storePid?: number;
-  /** Stops the server and removes what it left (temporary files, Redis keys). */
+  /** Samples the processes outside the tree that also work for this server (a store's engine), apart. */
+  sampleStore?: () => TreeSample;
+  /** Stops the server and removes what it left (temporary files, a store engine's keys, tables or streams). */
   stop(): Promise<void>;
 }
 
@@ -36,6 +37,8 @@ export const SERVER_NAMES = [
   'hub',
   'hub-sqlite',
   'hub-redis',
+  'hub-postgres',
+  'hub-nats',
   'hub-h2',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
@@ -97,6 +100,8 @@ export function serversUnderTest(options: ServerOptions = {}): Map<ServerName, S
     hubServer('hub', 'Siar hub (memory)', 'memory', options.profileDir),
     hubServer('hub-sqlite', 'Siar hub (SQLite)', 'sqlite', options.profileDir),
     hubServer('hub-redis', 'Siar hub (Redis)', 'redis', options.profileDir),
+    hubServer('hub-postgres', 'Siar hub (PostgreSQL)', 'postgres', options.profileDir),
+    hubServer('hub-nats', 'Siar hub (NATS)', 'nats', options.profileDir),
     hubServer('hub-h2', 'Siar hub (memory, HTTP/2 h2c)', 'memory', options.profileDir, 'h2c'),
   ];
   return new Map(list.map((server) => [server.name, server]));

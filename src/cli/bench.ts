@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createToken } from '../hub/index.js';
-import type { Endpoints } from './bench/endpoints.js';
+import { type Endpoints, isLoopback, mercureEndpoints } from './bench/endpoints.js';
+import { cpuMicros, startHubProcess } from './bench/hub-process.js';
 import { clockNs } from './bench/payload.js';
+import { drawProgress } from './bench/progress.js';
 import { Publisher } from './bench/publisher.js';
 import { Recorder } from './bench/recorder.js';
 import { openAll, Subscriber } from './bench/subscribers.js';
@@ -51,77 +51,9 @@ interface Figures {
   hubCpuMicrosPerDelivery: number | undefined;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
-}
-
-/** CPU time of a process (all its threads), in µs, from the schedstat of each of its tasks in /proc (Linux); undefined elsewhere. */
-function cpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    let ns = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    }
-    return ns / 1000;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts `siar serve` on a free loopback port; resolves to its hub URL. */
-async function startHub(key: string, subscribers: number): Promise<{ url: string; child: ChildProcess }> {
-  const main = fileURLToPath(
-    new URL(`./main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-  );
-  const child = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      main,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--anonymous',
-      `--publisher-jwt-key=${key}`,
-      '--max-subscribers',
-      String(subscribers + 100),
-      '--no-dashboard',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new UsageError(`The hub did not start:\n${output}`, 1)), 30_000);
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', read);
-    child.stderr?.on('data', read);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      reject(new UsageError(`The hub exited:\n${output}`, 1));
-    });
-  });
-  return { url, child };
-}
-
 /** A progress bar on one line (a terminal only). */
 function progress(enabled: boolean, label: string, done: number, total: number): void {
-  if (!enabled) return;
-  const width = 30;
-  const filled = Math.round((width * Math.min(done, total)) / Math.max(total, 1));
-  const percent = Math.floor((100 * Math.min(done, total)) / Math.max(total, 1));
-  process.stdout.write(
-    `\r${label.padEnd(11)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}   `,
-  );
+  if (enabled) drawProgress(process.stdout, label, done, total);
 }
 
 async function measure(
@@ -227,7 +159,7 @@ async function run(values: FlagValues<typeof FLAGS>, positionals: string[]): Pro
   try {
     if (hubUrl === undefined) {
       const key = randomBytes(24).toString('base64url');
-      const started = await startHub(key, subscribers);
+      const started = await startHubProcess(key, ['--max-subscribers', String(subscribers + 100)]);
       child = started.child;
       hubUrl = started.url;
       token = await createToken({ publish: [topic] }, key);
@@ -244,17 +176,7 @@ async function run(values: FlagValues<typeof FLAGS>, positionals: string[]): Pro
     }
     if (url.protocol !== 'http:')
       throw new UsageError('siar bench speaks HTTP/1.1 in clear: give an http:// URL.');
-    const endpoints: Endpoints = {
-      host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || 80),
-      subscribePath: `${url.pathname}?topic=${encodeURIComponent(topic)}`,
-      publishPath: url.pathname,
-      publishHeaders: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      publishBody: { mercureTopic: topic },
-    };
+    const endpoints = mercureEndpoints(url, topic, token);
     const figures = await measure(endpoints, subscribers, updates, size, child?.pid, tty);
     if (values.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
     else

@@ -21,6 +21,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
   token: { summary: 'print a JWT for a hub', load: () => import('./token.js') },
   subscribe: { summary: "print an SSE stream's events as they arrive", load: () => import('./subscribe.js') },
   bench: { summary: 'measure a hub on this machine', load: () => import('./bench.js') },
+  plan: {
+    summary: 'plan processes, machines and limits from a calibration here',
+    load: () => import('./plan.js'),
+  },
 };
 
 function usage(): string {

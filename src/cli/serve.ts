@@ -90,7 +90,7 @@ const FLAGS = defineFlags({
     value: '<store>',
     env: ['SIAR_STORE'],
     default: 'memory',
-    help: 'memory; sqlite:<path> (durable); redis://[:password@]host:port[/db][?prefix=<keys prefix>] or rediss://… (many nodes)',
+    help: 'memory; sqlite:<path> (durable); for many nodes: redis[s]://[:password@]host:port[/db][?prefix=<prefix>], postgres://user[:password]@host:port/db[?prefix=<prefix>], nats://host:port[?prefix=<prefix>]',
   },
   'redis-cluster': {
     kind: 'boolean',
@@ -254,18 +254,6 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
-  process.stdout.write(
-    banner({
-      base,
-      store: values.store.split(':')[0] as string,
-      protocols: listening.protocols,
-      h2c: listening.server.h2c === true,
-      demo,
-      dashboard,
-      dashboardToken,
-    }),
-  );
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -291,6 +279,18 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // The banner says the hub is ready, so a signal sent on seeing it must find the handlers above.
+    process.stdout.write(
+      banner({
+        base,
+        store: values.store.split(':')[0] as string,
+        protocols: listening.protocols,
+        h2c: listening.server.h2c === true,
+        demo,
+        dashboard,
+        dashboardToken,
+      }),
+    );
   });
 }
 

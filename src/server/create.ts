@@ -139,7 +139,19 @@ export function createSocketEventStream<State = undefined>(
 export interface EventStreamResponseOptions<State = undefined> extends EventStreamOptions<State> {
   /** Bytes the response body may queue before `send` returns false. Default 64 KiB. */
   highWaterMark?: number;
+  /**
+   * Settles once the runtime has finished with the response, sent or abandoned: Deno.serve's
+   * `info.completed`. The stream closes then. Default: the request's `signal` (except on Deno).
+   */
+  completed?: PromiseLike<unknown>;
 }
+
+/**
+ * Deno's request signal also aborts once a response is sent (its legacy behaviour), and merely
+ * reading `request.signal` turns that on, with a warning. There the runtime's `completed` says when a
+ * response is over, and a client that leaves cancels the body anyway: the signal is never read.
+ */
+const signalIsLegacy = 'Deno' in globalThis;
 
 /** An event stream over a Web `Response`: return `stream.response` from your handler. */
 export interface ResponseEventStream<State = undefined> extends EventStream<State> {
@@ -149,7 +161,7 @@ export interface ResponseEventStream<State = undefined> extends EventStream<Stat
 /**
  * Opens an event stream for the Web `Request`/`Response` world (Hono, Bun, Deno, Next.js route
  * handlers): returns the stream, whose `response` your handler returns. The stream closes when the
- * client goes away (the request's signal aborts or the body is cancelled).
+ * client goes away (the body is cancelled, the request's signal aborts, or `completed` settles).
  */
 export function createEventStreamResponse<State = undefined>(
   request: Request,
@@ -168,7 +180,8 @@ export function createEventStreamResponse<State = undefined>(
   let body: ReadableStream<Uint8Array> | undefined;
   const stream = new EventStream(
     (onClose) => {
-      const opened = openWebStream(highWaterMark, request.signal, onClose);
+      const signal = options.completed !== undefined || signalIsLegacy ? undefined : request.signal;
+      const opened = openWebStream(highWaterMark, signal, options.completed, onClose);
       body = opened.body;
       return opened.transport;
     },

@@ -53,6 +53,12 @@ export class EventStream<State = undefined> {
 
   private readonly transport: Transport;
   private readonly maxBufferedBytes: number;
+  /**
+   * Unread bytes past which `send` tells its writer to wait: half of `maxBufferedBytes`, so a writer
+   * that waits is never dropped. The transport's own high-water mark cannot be trusted for this: a
+   * socket's is 64 KiB since Node.js 22 (16 KiB before), and a server can set any.
+   */
+  private readonly paceBytes: number;
   private readonly logger: Logger;
   private open = true;
   /** Written since the last heartbeat tick: an active stream needs no heartbeat. */
@@ -72,6 +78,7 @@ export class EventStream<State = undefined> {
       options.maxBufferedBytes,
       DEFAULT_MAX_BUFFERED_BYTES,
     );
+    this.paceBytes = this.maxBufferedBytes / 2;
     this.logger = options.logger ?? stderrLogger;
     this.lastEventId = lastEventId;
     this.state = options.state as State;
@@ -133,8 +140,8 @@ export class EventStream<State = undefined> {
 
   /**
    * Sends one event. Throws the protocol's `ProtocolError` for a field that would break the frame.
-   * Returns false when the stream is closed or the client is not keeping up (buffer past its
-   * high-water mark): slow down, or wait for `drained()`.
+   * Returns false when the stream is closed or the client is not keeping up (past the transport's
+   * high-water mark, or half of `maxBufferedBytes` unread): slow down, or wait for `drained()`.
    */
   send(event: SseEvent): boolean {
     if (!this.open) return false;
@@ -156,8 +163,8 @@ export class EventStream<State = undefined> {
     this.wrote = true;
     serverStats.framesWritten++;
     const ok = this.transport.write(frame);
-    if (ok) return true;
     const buffered = this.transport.bufferedBytes;
+    if (ok && buffered <= this.paceBytes) return true;
     if (buffered > this.maxBufferedBytes) {
       serverStats.slowConsumersClosed++;
       this.logger.warn(

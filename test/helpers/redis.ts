@@ -12,7 +12,6 @@ import { RedisStore, type RedisStoreOptions } from '../../src/hub/stores/redis.j
 import { silentLogger } from '../../src/server/index.js';
 import { startHub, type TestHub } from '../hub/hub-helpers.js';
 import { type RunningProcess, spawnProcess } from './child-process.js';
-import { type HubAddress, hubAddress } from './hub-process.js';
 import { freePort, waitFor } from './net.js';
 import type { Teardown } from './teardown.js';
 
@@ -206,25 +205,6 @@ export async function startRedisCluster(dir: string): Promise<RedisCluster> {
     throw error;
   }
   return { servers, url: servers[0]?.url as string, stop };
-}
-
-/**
- * A hub node in a process of its own (test/helpers/redis-node.ts: subscriptions on, anonymous
- * subscribers, `key` for tokens), for tests that kill a node with SIGKILL; `teardown` kills it.
- */
-export async function startNodeProcess(
-  teardown: Teardown,
-  key: string,
-  store: RedisStoreOptions,
-): Promise<RunningProcess & HubAddress> {
-  const run = spawnProcess(
-    process.execPath,
-    ['--import', 'tsx', 'test/helpers/redis-node.ts', JSON.stringify({ key, store })],
-    { name: 'redis-node' },
-  );
-  teardown(() => run.kill());
-  const [, url] = await run.waitFor(/listening on (\S+)/);
-  return Object.assign(run, hubAddress(url as string));
 }
 
 /** An in-process hub (node:http on 127.0.0.1) on a Redis store; closed after the test. */

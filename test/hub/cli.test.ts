@@ -194,7 +194,7 @@ describe('siar serve', () => {
     [
       ['--store', 'sqlite'],
       {},
-      '--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "sqlite".',
+      '--store must be "memory", "sqlite:<path>", "redis://host:port[/db]", "postgres://user@host:port/db" or "nats://host:port", got "sqlite".',
     ],
     [['--store', 'sqlite:'], {}, '--store sqlite: needs a file path'],
     [[], { SIAR_STORE: 'mongodb://x' }, 'got "mongodb://x"'],

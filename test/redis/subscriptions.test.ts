@@ -2,7 +2,8 @@ import { expect, it } from 'vitest';
 import { useFollowers } from '../helpers/follower.js';
 import { subscribeUrl } from '../helpers/hub-requests.js';
 import { waitFor } from '../helpers/net.js';
-import { describeRedis, prefixFor, REDIS_URL, startNodeProcess, startRedisHub } from '../helpers/redis.js';
+import { describeRedis, prefixFor, REDIS_URL, startRedisHub } from '../helpers/redis.js';
+import { startStoreNode } from '../helpers/store-spec.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
 import { TEST_KEY, token } from '../hub/hub-helpers.js';
 
@@ -66,10 +67,9 @@ describeRedis('redis store: active subscriptions across nodes', () => {
       { prefix, presenceTtlMs: PRESENCE_TTL_MS },
       { subscriptions: true, publisherJwt: { key: TEST_KEY } },
     );
-    const dead = await startNodeProcess(teardown, TEST_KEY, {
-      url: REDIS_URL,
-      prefix,
-      presenceTtlMs: PRESENCE_TTL_MS,
+    const dead = await startStoreNode(teardown, TEST_KEY, {
+      name: 'redis',
+      options: { url: REDIS_URL, prefix, presenceTtlMs: PRESENCE_TTL_MS },
     });
     await follow([a.subscribeUrl(['https://example.com/alive'])]);
     await follow([subscribeUrl(dead.hubUrl, ['https://example.com/doomed'])]);

@@ -15,8 +15,9 @@ export interface OpenStoreOptions {
 
 /**
  * Opens the store a specification names: `memory` (undefined: the hub's own memory store),
- * `sqlite:<path>`, `redis://…` / `rediss://…`. Each store's module (and its client library) is
- * loaded only when it is named, so a memory hub starts without them.
+ * `sqlite:<path>`, `redis://…` / `rediss://…`, `postgres://…` / `postgresql://…`, `nats://…`.
+ * Each store's module (and its client library) is loaded only when it is named, so a memory hub
+ * starts without them.
  */
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<HubStore | undefined> {
   const { historySize } = options;
@@ -32,7 +33,15 @@ export async function openStore(spec: string, options: OpenStoreOptions = {}): P
     const { RedisStore } = await import('./redis.js');
     return new RedisStore({ url: spec, historySize, cluster: options.redisCluster ?? false });
   }
+  if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) {
+    const { PostgresStore } = await import('./postgres.js');
+    return new PostgresStore({ url: spec, historySize });
+  }
+  if (spec.startsWith('nats://')) {
+    const { NatsStore } = await import('./nats.js');
+    return new NatsStore({ url: spec, historySize });
+  }
   throw new StoreSpecError(
-    `--store must be "memory", "sqlite:<path>" or "redis://host:port[/db]", got "${spec}".`,
+    `--store must be "memory", "sqlite:<path>", "redis://host:port[/db]", "postgres://user@host:port/db" or "nats://host:port", got "${spec}".`,
   );
 }

@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update } from '../update.js';
 import { UpdateRing } from './ring.js';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-binding.js';
 import type { Dispatch, HubStore, ReplayResult, StoreHealth } from './store.js';
 
 /** Default history of the SQLite store: the newest 100,000 updates. */
@@ -59,13 +59,13 @@ function fromRow(row: Row): StoredUpdate {
  */
 export class SqliteStore implements HubStore {
   readonly kind = 'sqlite';
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly ring: UpdateRing;
   private readonly historyLimit: number;
   private readonly maxAgeMs: number;
-  private readonly insert: Database.Statement;
-  private readonly bySeq: Database.Statement;
-  private readonly seqOfId: Database.Statement;
+  private readonly insert: SqliteStatement;
+  private readonly bySeq: SqliteStatement;
+  private readonly seqOfId: SqliteStatement;
   private dispatch: Dispatch | undefined;
   private count = 0;
   private lastId: string | undefined;
@@ -83,15 +83,16 @@ export class SqliteStore implements HubStore {
     }
     this.maxAgeMs = options.maxAgeMs ?? 0;
     try {
-      this.db = new Database(options.path);
+      this.db = openSqlite(options.path);
     } catch (error) {
+      if (error instanceof HubError) throw error;
       throw new HubError(
         'invalid-option',
         `Cannot open the SQLite store at ${options.path}: ${(error as Error).message}`,
       );
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS updates (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -192,13 +193,13 @@ export class SqliteStore implements HubStore {
   }
 
   health(): StoreHealth {
-    if (!this.db.open) return { ok: false, detail: 'closed' };
+    if (!this.db.isOpen) return { ok: false, detail: 'closed' };
     return this.failure === undefined ? { ok: true } : { ok: false, detail: this.failure };
   }
 
   async close(): Promise<void> {
     this.dispatch = undefined;
-    if (this.db.open) this.db.close();
+    if (this.db.isOpen) this.db.close();
     this.ring.clear();
   }
 

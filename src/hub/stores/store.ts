@@ -1,6 +1,13 @@
 import type { SubscriptionDocument } from '../subscriptions.js';
 import type { StoredUpdate, Update } from '../update.js';
 
+/**
+ * How long a shared store waits for its engine (PostgreSQL, NATS) on any one call, in ms, unless
+ * told otherwise (`storeTimeoutMs`). A publish the engine has not taken within it is answered 503
+ * with `Retry-After`: short outages are ridden through, longer ones are told to the publisher.
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
+
 /** What a store says of a replay. */
 export interface ReplayResult {
   /** Whether the requested ID was found in the history (`earliest` is never "found"). */
@@ -46,12 +53,13 @@ export interface SubscriptionPresence {
 export type Dispatch = (update: StoredUpdate) => void;
 
 /**
- * The history and the fan-out behind a hub: memory (one process), SQLite (durable), Redis (many
- * nodes). Every update the hub accepts goes through `append`; every update any node appended comes
- * back through `dispatch`, once per node, in history order (`seq` increasing).
+ * The history and the fan-out behind a hub: memory (one process), SQLite (durable), Redis,
+ * PostgreSQL and NATS JetStream (many nodes). Every update the hub accepts goes through `append`;
+ * every update any node appended comes back through `dispatch`, once per node, in history order
+ * (`seq` increasing).
  */
 export interface HubStore {
-  /** A short name for logs and metrics: `memory`, `sqlite`, `redis`. */
+  /** A short name for logs and metrics: `memory`, `sqlite`, `redis`, `postgres`, `nats`. */
   readonly kind: string;
   /** Starts the store; from then on it calls `dispatch` for every update. */
   open(dispatch: Dispatch): Promise<void>;

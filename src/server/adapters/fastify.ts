@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+// Only so that the augmentation below finds Fastify when siar is built: tsc emits nothing for it.
+import type {} from 'fastify';
 import { createEventStream } from '../create.js';
 import type { EventStream, EventStreamOptions } from '../event-stream.js';
 
@@ -25,6 +27,18 @@ export function eventStreamFromReply<State = undefined>(
 
 interface FastifyInstanceLike {
   decorateReply(name: string, value: unknown): unknown;
+}
+
+// The type of what the plugin adds, for an app that has Fastify (an app without it never sees this
+// augmentation: TypeScript leaves an augmentation of a module it cannot find alone).
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Opens an event stream on this reply, as `eventStreamFromReply(reply, options)` does: the reply is
+     * hijacked, status 200 and the SSE headers go out at once. Added by the `siarFastify` plugin.
+     */
+    eventStream<State = undefined>(options?: EventStreamOptions<State>): EventStream<State>;
+  }
 }
 
 /**

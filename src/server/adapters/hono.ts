@@ -5,6 +5,15 @@ import { stderrLogger } from '../logger.js';
 /** The part of a Hono context the adapter uses (Hono stays a dependency of your app only). */
 export interface HonoContextLike {
   req: { raw: Request };
+  /** The runtime's bindings: on Deno, Deno.serve's handler info, whose `completed` ends the stream. */
+  env?: unknown;
+}
+
+function completedOf(env: unknown): PromiseLike<unknown> | undefined {
+  const completed = (env as { completed?: unknown } | undefined)?.completed;
+  return typeof (completed as PromiseLike<unknown> | undefined)?.then === 'function'
+    ? (completed as PromiseLike<unknown>)
+    : undefined;
 }
 
 /**
@@ -19,7 +28,8 @@ export function honoEventStream<State = undefined>(
   handler: (stream: EventStream<State>) => unknown,
   options?: EventStreamResponseOptions<State>,
 ): Response {
-  const stream = createEventStreamResponse(c.req.raw, options);
+  const completed = options?.completed ?? completedOf(c.env);
+  const stream = createEventStreamResponse(c.req.raw, completed ? { ...options, completed } : options);
   Promise.resolve()
     .then(() => handler(stream))
     .catch((error: unknown) => {

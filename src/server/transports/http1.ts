@@ -104,17 +104,21 @@ class SocketTransport implements Transport {
   }
 
   onceDrain(listener: () => void): void {
-    onceDrainOrClose(this.socket, listener);
+    onceFlushed(this.socket, listener);
   }
 }
 
 class MiddlewareTransport implements Transport {
+  /** The middleware's write returned false: its own 'drain' tells when to go on (Node's flags may not). */
+  private full = false;
+
   constructor(private readonly res: ServerResponse & { flush?: () => void }) {}
 
   write(frame: Frame): boolean {
     const ok = this.res.write(frame.bytes);
     // Compression middlewares buffer until flushed; an event that waits in a buffer is not live.
     this.res.flush?.();
+    this.full = !ok;
     return ok;
   }
 
@@ -131,22 +135,52 @@ class MiddlewareTransport implements Transport {
   }
 
   onceDrain(listener: () => void): void {
-    onceDrainOrClose(this.res, listener);
+    // A middleware's write may drop a callback, so a write of nothing goes to the socket under it.
+    const socket = this.res.socket;
+    if (socket === null) queueMicrotask(listener);
+    else if (this.full) onceFlushed(this.res, listener, true);
+    else onceFlushed(socket, listener);
   }
 }
 
-/** Calls `listener` once, on 'drain' or 'close', whichever comes first. */
-export function onceDrainOrClose(
-  emitter: { once(event: string, fn: () => void): unknown; off(event: string, fn: () => void): unknown },
+const NOTHING = Buffer.alloc(0);
+
+/** What {@link onceFlushed} needs of a socket, an HTTP/2 stream or a response. */
+export interface FlushableWritable {
+  readonly writableNeedDrain: boolean;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
+  once(event: 'drain' | 'close', fn: () => void): unknown;
+  off(event: 'drain' | 'close', fn: () => void): unknown;
+}
+
+/**
+ * Calls `listener` once, when `writable` has handed on all it buffered, or closed. 'drain' comes only
+ * after a write that returned false (`full`); an event stream asks its writer to wait sooner when its own
+ * limit is below the writable's high-water mark, so then a write of nothing tells instead: its
+ * callback runs once every earlier write is done, and it puts no byte on the wire.
+ */
+export function onceFlushed(
+  writable: FlushableWritable,
   listener: () => void,
+  full = writable.writableNeedDrain,
 ): void {
+  if (writable.destroyed || writable.writableEnded) {
+    queueMicrotask(listener);
+    return;
+  }
+  let waiting = true;
   const done = () => {
-    emitter.off('drain', done);
-    emitter.off('close', done);
+    if (!waiting) return;
+    waiting = false;
+    writable.off('drain', done);
+    writable.off('close', done);
     listener();
   };
-  emitter.once('drain', done);
-  emitter.once('close', done);
+  writable.once('close', done);
+  if (full) writable.once('drain', done);
+  else writable.write(NOTHING, done);
 }
 
 /** The transport of a response whose client left before the stream opened. */

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { constants, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type { Frame } from '../frame.js';
-import { closedTransport, onceDrainOrClose } from './http1.js';
+import { closedTransport, onceFlushed } from './http1.js';
 import type { CloseListener, Transport } from './transport.js';
 
 /** Headers that are connection-specific, which HTTP/2 forbids (RFC 9113 §8.2.2). */
@@ -73,6 +73,6 @@ class Http2Transport implements Transport {
   }
 
   onceDrain(listener: () => void): void {
-    onceDrainOrClose(this.stream, listener);
+    onceFlushed(this.stream, listener);
   }
 }

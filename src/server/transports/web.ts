@@ -8,6 +8,7 @@ import type { CloseListener, Transport } from './transport.js';
 export function openWebStream(
   highWaterMark: number,
   signal: AbortSignal | undefined,
+  completed: PromiseLike<unknown> | undefined,
   onClose: CloseListener,
 ): { transport: Transport; body: ReadableStream<Uint8Array> } {
   const transport = new WebTransport(highWaterMark, onClose);
@@ -16,8 +17,9 @@ export function openWebStream(
       start(controller) {
         transport.controller = controller;
       },
-      pull() {
-        transport.drained();
+      pull(controller) {
+        // Called whenever the queue has room; 'drained' means empty, as a Node.js stream's 'drain' does.
+        if ((controller.desiredSize ?? 0) >= highWaterMark) transport.drained();
       },
       cancel() {
         transport.closedByPeer();
@@ -28,6 +30,10 @@ export function openWebStream(
   if (signal) {
     if (signal.aborted) queueMicrotask(() => transport.closedByPeer());
     else signal.addEventListener('abort', () => transport.closedByPeer(), { once: true });
+  }
+  if (completed) {
+    const finished = () => transport.closedByPeer();
+    completed.then(finished, finished);
   }
   return { transport, body };
 }
