@@ -5,7 +5,7 @@ import { descriptorBudget, subscriberCapacity } from './capacity.js';
 import { HubError } from './errors.js';
 import type { JwtKeyOptions } from './jwt-verifier.js';
 import type { UpdateLimits } from './publish.js';
-import type { HubStore } from './stores/store.js';
+import { DEFAULT_STORE_TIMEOUT_MS, type HubStore } from './stores/store.js';
 
 /** Options of {@link createHub}. Every limit has a default, a named constant of this file. */
 export interface HubOptions {
@@ -28,6 +28,12 @@ export interface HubOptions {
   store?: HubStore;
   /** History of the default memory store. Default 10,000 updates. */
   historySize?: number;
+  /**
+   * Longest the hub waits for its store on any call (a publish, a replay, a listing), in ms; past
+   * it the request gets 503 with `Retry-After`. Give a store of your own the same bound (its own
+   * `storeTimeoutMs`): it then rides a reconnection through within it. Default 5,000.
+   */
+  storeTimeoutMs?: number;
   /** Publish subscription events and serve the subscriptions API. Default false. */
   subscriptions?: boolean;
   /** Heartbeat interval in ms; 0 turns heartbeats off. Default 15,000. */
@@ -131,6 +137,7 @@ export interface HubSettings {
   readonly maxSubscribersPerAddress: number;
   readonly maxPendingUpdates: number;
   readonly bodyTimeoutMs: number;
+  readonly storeTimeoutMs: number;
   readonly maxTokenBytes: number;
   readonly clockToleranceSeconds: number;
   readonly trustProxy: boolean;
@@ -181,6 +188,9 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
     maxSubscribersPerAddress: int('maxSubscribersPerAddress', DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS),
     maxPendingUpdates: int('maxPendingUpdates', DEFAULT_MAX_PENDING_UPDATES),
     bodyTimeoutMs: int('bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
+    storeTimeoutMs: hubIntegerOption('storeTimeoutMs', options.storeTimeoutMs, DEFAULT_STORE_TIMEOUT_MS, {
+      min: 1,
+    }),
     maxTokenBytes: int('maxTokenBytes', DEFAULT_MAX_TOKEN_BYTES),
     clockToleranceSeconds: int('clockToleranceSeconds', DEFAULT_CLOCK_TOLERANCE_SECONDS),
     trustProxy: options.trustProxy ?? false,

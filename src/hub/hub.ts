@@ -12,6 +12,7 @@ import { HubLifecycle } from './lifecycle.js';
 import { type HubCounters, HubMetrics } from './metrics.js';
 import { Publisher } from './publish.js';
 import { HubRoutes, type RouteTargets } from './routes.js';
+import { boundStoreCalls } from './store-calls.js';
 import { MemoryStore } from './stores/memory.js';
 import type { HubStore } from './stores/store.js';
 import { Subscribers } from './subscribe.js';
@@ -72,7 +73,7 @@ class MercureHub implements Hub {
     const { logger } = settings;
     const selectors = new SelectorCache();
     const authorizer = new Authorizer(options, settings, selectors);
-    const store: HubStore = options.store ?? new MemoryStore({ historySize: options.historySize });
+    const given: HubStore = options.store ?? new MemoryStore({ historySize: options.historySize });
     const counters: HubCounters = {
       subscribersConnected: 0,
       subscribersTotal: 0,
@@ -82,9 +83,12 @@ class MercureHub implements Hub {
       publishRefused: 0,
       subscriberCapacity: settings.maxSubscribers,
       subscribersRefusedCapacity: 0,
-      historySize: () => store.historySize(),
-      storeUp: () => store.health().ok,
+      storeTimeouts: 0,
+      storeFaults: given.faults,
+      historySize: () => given.historySize(),
+      storeUp: () => given.health().ok,
     };
+    const store = boundStoreCalls(given, settings.storeTimeoutMs, counters, logger);
     const metrics = settings.metrics ? new HubMetrics(counters, store.kind) : undefined;
     const presence = store.presence;
     this.dashboard = settings.dashboard
