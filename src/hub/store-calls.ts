@@ -6,17 +6,25 @@ import { StoreTimeoutError, withDeadline } from './stores/engine.js';
 import type { HubStore, ReplayResult, SubscriptionPresence } from './stores/store.js';
 import type { StoredUpdate, Update } from './update.js';
 
-/** What a request is told when its store call did not answer in time: come back in 1 s. */
-const TIMED_OUT_RETRY_AFTER_S = 1;
+/** What a request is told when its store call failed or did not answer in time: come back in 1 s. */
+const RETRY_AFTER_S = 1;
+
+/** Whether a store call failed because a deadline passed: the hub's own, or the store's. */
+function timedOut(error: unknown): boolean {
+  return (
+    error instanceof StoreTimeoutError ||
+    (error instanceof HubError && error.cause instanceof StoreTimeoutError)
+  );
+}
 
 /**
  * The hub's store with every call it waits on bounded by `storeTimeoutMs`, whatever the store: a
  * publish, a replay, a listing of the subscriptions. Past it the request gets 503 with
- * `Retry-After`, the timeout is counted and logged once per burst. The store's own bounds (a
- * deadline per call, riding a reconnection through) come first; this one is the hub's promise that
- * no store can make a request wait for longer, however it fails. The call itself may still finish
- * later: an append answered 503 may then be stored (a publisher retrying with the same ID stores it
- * once).
+ * `Retry-After`. The store's own bounds (a deadline per call, riding a reconnection through) come
+ * first; this one is the hub's promise that no store can make a request wait for longer, however it
+ * fails. The call itself may still finish later: an append answered 503 may then be stored (a
+ * publisher retrying with the same ID stores it once). Failures are counted (timeouts) and logged
+ * once per burst, not once per request: an outage refuses every publish.
  */
 export function boundStoreCalls(
   store: HubStore,
@@ -24,20 +32,33 @@ export function boundStoreCalls(
   counters: HubCounters,
   logger: Logger,
 ): HubStore {
-  const log = new BurstLog(
+  const timeouts = new BurstLog(
     logger,
-    `The store did not answer within storeTimeoutMs (${timeoutMs} ms): requests get 503 with Retry-After.`,
+    `Store calls take longer than storeTimeoutMs (${timeoutMs} ms): requests get 503 with Retry-After.`,
   );
+  const failures = new BurstLog(logger, 'The store refuses calls: requests get 503 with Retry-After.');
   const bound = <T>(call: Promise<T>, what: string): Promise<T> =>
     withDeadline(call, timeoutMs, `${store.kind} ${what}`).catch((error: unknown) => {
-      if (!(error instanceof StoreTimeoutError)) throw error;
-      counters.storeTimeouts++;
-      log.note({ store: store.kind, call: what });
-      const refusal = new HubError(
-        'store-failed',
-        `The hub could not reach its store in time (${error.message}). Try again.`,
-        { 'retry-after': String(TIMED_OUT_RETRY_AFTER_S) },
-      );
+      const fields = { store: store.kind, call: what, error: String((error as Error)?.message ?? error) };
+      // A store's refusal of the request itself (413: an update too large for it) is no failure.
+      if (error instanceof HubError && error.status < 500) throw error;
+      if (timedOut(error)) {
+        counters.storeTimeouts++;
+        timeouts.note(fields);
+      } else {
+        failures.note(fields);
+      }
+      // The cause is in the log; the client learns what it can do.
+      const refusal =
+        error instanceof HubError
+          ? error
+          : new HubError(
+              'store-failed',
+              timedOut(error)
+                ? `The hub's store did not answer within ${timeoutMs} ms. Try again.`
+                : 'The hub could not use its store: it is unavailable. Try again.',
+              { 'retry-after': String(RETRY_AFTER_S) },
+            );
       refusal.logged = true;
       throw refusal;
     });

@@ -115,6 +115,8 @@ export class RedisStore implements HubStore {
   private readonly recent = new Map<string, string>();
   /** Publishes waiting for Redis now (at most `maxWaitingAppends`). */
   private waitingAppends = 0;
+  /** Times the command connection was lost: an append that saw it change waited for a reconnection. */
+  private connectionsLost = 0;
   /** Appends waiting for the command connection to be ready again. */
   private readonly whenReady = new Set<() => void>();
   private beating = false;
@@ -238,6 +240,7 @@ export class RedisStore implements HubStore {
     }
     let lost = false;
     this.commands.on('close', () => {
+      this.connectionsLost++;
       if (this.closed || lost) return;
       lost = true;
       this.logger.warn(
@@ -364,6 +367,7 @@ export class RedisStore implements HubStore {
     }
     this.waitingAppends++;
     let waited = false;
+    const lostBefore = this.connectionsLost;
     try {
       const position = await rideThrough(
         async (remainingMs) => {
@@ -382,7 +386,8 @@ export class RedisStore implements HubStore {
           return retryable(error);
         },
       );
-      if (waited) this.faults.appendsRiddenThrough++;
+      // Waited for the connection, tried again, or sent on a connection lost before it answered (ioredis sends it again).
+      if (waited || this.connectionsLost !== lostBefore) this.faults.appendsRiddenThrough++;
       // Dispatch comes back through the read loop, on this node as on every other.
       return stored(update, seqOf(position));
     } catch (error) {
