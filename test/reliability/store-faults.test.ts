@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/hub/stores/sqlite.js';
 import { openSqlite } from '../../src/hub/stores/sqlite-binding.js';
 import { lossAndDuplicates, useFollowers } from '../helpers/follower.js';
+import { cliPublisherToken, type HubProcess, startHubProcess } from '../helpers/hub-process.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { describeRedis, prefixFor, REDIS_URL, redisUser, startRedisHub } from '../helpers/redis.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -103,6 +104,13 @@ describe('faults between a hub and its store', () => {
       const answer = await Promise.race([during, sleep(PARTITION_MS).then(() => undefined)]);
       expect(answer?.status).toBe(503);
       expect(Number(answer?.headers.get('retry-after'))).toBeGreaterThan(0);
+      // A subscriber asking for its history meanwhile is answered too (503), not held.
+      const history = await Promise.race([
+        fetch(a.subscribeUrl([TOPIC], { lastEventID: 'a-before' })),
+        sleep(PARTITION_MS).then(() => undefined),
+      ]);
+      expect(history?.status).toBe(503);
+      expect(Number(history?.headers.get('retry-after'))).toBeGreaterThan(0);
       await sleep(Math.max(0, PARTITION_MS - (performance.now() - partitioned)));
       expect(onA.comments).toBeGreaterThan(heartbeats);
       const meanwhile = await metrics(a);
@@ -122,6 +130,55 @@ describe('faults between a hub and its store', () => {
           ['b-before', ...onB_during, 'b-after'],
         ],
       );
+    });
+  });
+
+  describeRedis('siar serve: two nodes, one of them through a partition', () => {
+    it('answers a publish within --store-timeout while it lasts, and delivers every update once on both nodes', async () => {
+      const prefix = prefixFor(teardown);
+      const link = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379));
+      teardown(() => link.close());
+      const store = (port: number) => `redis://127.0.0.1:${port}/0?prefix=${prefix}`;
+      const [a, b] = await Promise.all([
+        startHubProcess(teardown, {
+          args: [
+            '--store',
+            store(link.port),
+            '--store-timeout',
+            String(STORE_TIMEOUT_MS),
+            '--heartbeat',
+            '100',
+          ],
+        }),
+        startHubProcess(teardown, {
+          args: ['--store', store(Number(new URL(REDIS_URL).port || 6379)), '--heartbeat', '100'],
+        }),
+      ]);
+      const token = await cliPublisherToken();
+      const publish = (hub: HubProcess, id: string) =>
+        fetch(hub.hubUrl, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          body: new URLSearchParams({ topic: TOPIC, id, data: id }),
+        });
+      const subscribe = `?topic=${encodeURIComponent(TOPIC)}`;
+      const onA = await follow([`${a.hubUrl}${subscribe}`]);
+      const onB = await follow([`${b.hubUrl}${subscribe}`]);
+      expect((await publish(a, 'a-before')).status).toBe(200);
+
+      link.pause(true);
+      const answer = await Promise.race([publish(a, 'a-during'), sleep(PARTITION_MS).then(() => undefined)]);
+      expect(answer?.status).toBe(503);
+      expect(Number(answer?.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await publish(b, 'b-during')).status).toBe(200);
+      link.pause(false);
+
+      await waitFor(
+        async () => (await publish(a, 'a-during')).status === 200,
+        15_000,
+        'a-during to be stored',
+      );
+      await expectDelivered([onA, onB], [['a-before', 'a-during'], ['b-during']]);
     });
   });
 
