@@ -13,15 +13,18 @@ import type { Logger } from '../server/logger.js';
 export const DEFAULT_DESCRIPTOR_LIMIT = 1024;
 /** Descriptors a Node.js process holds before it serves anything, where they cannot be counted. */
 export const STARTUP_DESCRIPTORS_ESTIMATE = 32;
-/** The least reserve kept for publishers, `/healthz`, `/metrics`, the store and logs. */
-export const MIN_DESCRIPTOR_RESERVE = 64;
-/** The share of the limit kept as that reserve, when more than the least. */
-export const DESCRIPTOR_RESERVE_SHARE = 0.05;
 /**
- * The share of the reserve no connection may take (the store reconnecting, log files, connections
- * accepted in one go before the first is answered): the server refuses connections past the rest.
+ * Descriptors a process keeps for everything but subscribers: those open when it starts (about 25),
+ * publishers, `/healthz`, `/metrics`, the store and logs. `siar plan` plans with the same figure.
  */
-export const STORE_AND_LOG_SHARE = 0.25;
+export const DESCRIPTOR_RESERVE = 256;
+/** The least kept for publishers and the rest beyond the descriptors open at start, however many those are. */
+export const MIN_FREE_RESERVE = 64;
+/**
+ * Descriptors of the reserve no connection may take (the store reconnecting, log files): the server
+ * refuses connections past the rest.
+ */
+export const STORE_AND_LOG_DESCRIPTORS = 32;
 /** Below this limit the hub warns at start: it is the default of many systems, made for desktops. */
 export const LOW_DESCRIPTOR_LIMIT = 4096;
 
@@ -39,7 +42,7 @@ export interface DescriptorLimit {
 export interface DescriptorBudget extends DescriptorLimit {
   /** Descriptors open when it was read. */
   open: number;
-  /** Kept for publishers, `/healthz`, `/metrics`, the store and logs. */
+  /** Kept, beyond those open, for publishers, `/healthz`, `/metrics`, the store and logs. */
   reserve: number;
   /** Most subscribers the process can hold. */
   subscribers: number;
@@ -102,10 +105,9 @@ export function openDescriptors(): number {
   }
 }
 
-/** The reserve kept out of `limit` for everything but subscribers. */
-export function descriptorReserve(limit: number): number {
-  if (!Number.isFinite(limit)) return MIN_DESCRIPTOR_RESERVE;
-  return Math.max(MIN_DESCRIPTOR_RESERVE, Math.ceil(limit * DESCRIPTOR_RESERVE_SHARE));
+/** What is kept beyond the `open` descriptors: the rest of {@link DESCRIPTOR_RESERVE}, at least {@link MIN_FREE_RESERVE}. */
+function reserveBeyond(open: number): number {
+  return Math.max(DESCRIPTOR_RESERVE - open, MIN_FREE_RESERVE);
 }
 
 /**
@@ -118,13 +120,13 @@ export function budgetOf(limit: DescriptorLimit, open: number): DescriptorBudget
     return { ...limit, open, reserve: 0, subscribers: none, connections: none };
   }
   const free = Math.max(0, limit.limit - open);
-  const reserve = Math.min(descriptorReserve(limit.limit), Math.floor(free / 2));
+  const reserve = Math.min(reserveBeyond(open), Math.floor(free / 2));
   return {
     ...limit,
     open,
     reserve,
-    subscribers: Math.max(0, free - reserve),
-    connections: Math.max(1, free - Math.ceil(reserve * STORE_AND_LOG_SHARE)),
+    subscribers: free - reserve,
+    connections: Math.max(1, free - Math.min(STORE_AND_LOG_DESCRIPTORS, Math.floor(reserve / 2))),
   };
 }
 
@@ -135,10 +137,8 @@ export function descriptorBudget(): DescriptorBudget {
 
 /** The limit that would hold `subscribers` with this budget's open descriptors and reserve. */
 function limitFor(subscribers: number, budget: DescriptorBudget): number {
-  let limit = subscribers + budget.open + MIN_DESCRIPTOR_RESERVE;
-  while (limit - budget.open - descriptorReserve(limit) < subscribers) limit = Math.ceil(limit * 1.05);
   // A round figure is easier to read and to type.
-  return Math.ceil(limit / 1024) * 1024;
+  return Math.ceil((subscribers + budget.open + reserveBeyond(budget.open)) / 1024) * 1024;
 }
 
 function howToRaise(limit: number): string {
@@ -168,7 +168,7 @@ export function subscriberCapacity(
   };
   const why =
     `this process may open ${budget.limit} descriptors (${budget.source === 'default' ? 'assumed: the limit could not be read' : 'RLIMIT_NOFILE'}), ` +
-    `${budget.open} are open, and ${budget.reserve} are kept for publishers, /healthz, /metrics, the store and logs`;
+    `${budget.open} are open, and ${budget.reserve} more are kept for publishers, /healthz, /metrics, the store and logs`;
   if (requested > budget.subscribers) {
     const asked = given
       ? `not the ${requested} asked for (maxSubscribers, --max-subscribers)`

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   budgetOf,
+  DESCRIPTOR_RESERVE,
   type DescriptorLimit,
   descriptorBudget,
-  MIN_DESCRIPTOR_RESERVE,
   parseProcLimits,
   readDescriptorLimit,
   subscriberCapacity,
@@ -45,34 +45,40 @@ describe('capacity from the descriptor limit', () => {
     expect(budget.subscribers + budget.reserve + budget.open).toBe(budget.limit);
   });
 
-  it('keeps a reserve of at least 64, or 5 % of the limit, and lets connections take all but a quarter of it', () => {
-    expect(budgetOf(limit(1024), 30)).toMatchObject({ reserve: 64, subscribers: 930, connections: 978 });
+  it('keeps 256 descriptors for everything but subscribers (at least 64 beyond those open), and lets connections take all but 32', () => {
+    expect(DESCRIPTOR_RESERVE).toBe(256);
+    expect(budgetOf(limit(1024), 30)).toMatchObject({ reserve: 226, subscribers: 768, connections: 962 });
     expect(budgetOf(limit(20000), 30)).toMatchObject({
-      reserve: 1000,
-      subscribers: 18970,
-      connections: 19720,
+      reserve: 226,
+      subscribers: 19744,
+      connections: 19938,
+    });
+    // A process holding many descriptors already (a host app's files): 64 are kept beyond them.
+    expect(budgetOf(limit(20000), 1000)).toMatchObject({
+      reserve: 64,
+      subscribers: 18936,
+      connections: 18968,
     });
     // A tiny limit: the reserve takes half of what is free, and some subscribers still get in.
-    expect(budgetOf(limit(64), 30)).toMatchObject({ reserve: 17, subscribers: 17, connections: 29 });
+    expect(budgetOf(limit(64), 30)).toMatchObject({ reserve: 17, subscribers: 17, connections: 26 });
     expect(budgetOf(limit(Number.POSITIVE_INFINITY), 30).subscribers).toBe(Number.MAX_SAFE_INTEGER);
-    expect(MIN_DESCRIPTOR_RESERVE).toBe(64);
   });
 
   it('lowers maxSubscribers past the capacity, saying what limits it and how to raise it', () => {
     const logs = new LogRecorder();
-    expect(subscriberCapacity(50_000, false, budgetOf(limit(20000, 1048576), 30), logs)).toBe(18970);
+    expect(subscriberCapacity(50_000, false, budgetOf(limit(20000, 1048576), 30), logs)).toBe(19744);
     expect(logs.lines).toHaveLength(1);
     const [warning] = logs.lines;
     expect(warning?.level).toBe('warn');
     expect(warning?.message).toMatch(
-      /^The hub holds at most 18970 subscribers, not the default maxSubscribers of 50000: this process may open 20000 descriptors \(RLIMIT_NOFILE\), 30 are open, and 1000 are kept for publishers, \/healthz, \/metrics, the store and logs\. More get 503 with Retry-After\. To hold 50000, raise the limit: ulimit -n (\d+) in the shell that starts the hub, LimitNOFILE=\1 in its systemd unit, or docker run --ulimit nofile=\1\.$/,
+      /^The hub holds at most 19744 subscribers, not the default maxSubscribers of 50000: this process may open 20000 descriptors \(RLIMIT_NOFILE\), 30 are open, and 226 more are kept for publishers, \/healthz, \/metrics, the store and logs\. More get 503 with Retry-After\. To hold 50000, raise the limit: ulimit -n (\d+) in the shell that starts the hub, LimitNOFILE=\1 in its systemd unit, or docker run --ulimit nofile=\1\.$/,
     );
     // The limit it names holds them.
     const named = Number(/ulimit -n (\d+)/.exec(warning?.message ?? '')?.[1]);
     expect(budgetOf(limit(named), 30).subscribers).toBeGreaterThanOrEqual(50_000);
 
     const asked = new LogRecorder();
-    expect(subscriberCapacity(30_000, true, budgetOf(limit(20000, 20000), 30), asked)).toBe(18970);
+    expect(subscriberCapacity(30_000, true, budgetOf(limit(20000, 20000), 30), asked)).toBe(19744);
     expect(asked.lines[0]?.message).toMatch(/not the 30000 asked for \(maxSubscribers, --max-subscribers\)/);
     expect(asked.lines[0]?.message).toMatch(/above the hard limit of 20000: as root/);
   });
