@@ -28,6 +28,9 @@ const NO_KEYS = {
   SIAR_SUBSCRIBER_JWT_KEY: '',
   MERCURE_SUBSCRIBER_JWT_KEY: '',
   SIAR_TOKEN: '',
+  // Nor an issuer: with one, siar token mints access tokens.
+  SIAR_ISSUER: '',
+  SIAR_RESOURCE_IDENTIFIER: '',
 };
 
 describe('siar token', () => {
