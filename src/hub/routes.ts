@@ -119,7 +119,7 @@ export class HubRoutes {
       return;
     }
     if (settings.dashboard && (await serveDashboard(req, res, path))) return;
-    if (settings.demo && (await serveDemo(req, res, path, settings.demo, settings.anonymous))) return;
+    if (settings.demo && (await serveDemo(req, res, path, settings.demo, settings))) return;
     if (next) return next();
     throw new HubError('not-found', `Nothing at ${path}. The hub is at ${HUB_PATH}.`);
   }
