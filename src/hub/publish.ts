@@ -64,6 +64,10 @@ export async function readBody(
     if (timedOut) {
       throw new HubError('request-timeout', `The update's body did not arrive within ${timeoutMs / 1000} s.`);
     }
+    // The client went away before its body was all there: nobody to answer, nothing wrong with the hub.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      throw badRequest("The connection closed before the update's body arrived.");
+    }
     throw error;
   } finally {
     clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { LogRecorder } from '../helpers/log-recorder.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
 import {
@@ -271,4 +272,27 @@ describe('hub limits and bad input: a clear status and message, and nobody else 
     expect(ids(back)[0]).toBe('big-10');
     expect(ids(back).at(-1)).toBe(`big-${total - 1}`);
   }, 30_000);
+
+  it('takes a publisher that goes away before its body is all there as the client’s doing, not the hub’s', async () => {
+    const log = new LogRecorder();
+    const h = await startHub({ logger: log });
+    const watcher = await openSse(h.subscribeUrl([TOPIC]), {
+      headers: { authorization: `Bearer ${await token({ subscribe: ['*'] })}` },
+    });
+    const leaving = connect(Number(new URL(h.url).port), '127.0.0.1');
+    defer(() => leaving.destroy());
+    const headers = formHeaders(await token({ publish: ['*'] }));
+    leaving.write(
+      `POST /.well-known/mercure HTTP/1.1\r\nHost: hub\r\nAuthorization: ${headers.authorization}\r\n` +
+        `Content-Type: ${headers['content-type']}\r\nContent-Length: 100\r\n\r\ntopic=a`,
+    );
+    await waitFor(() => h.hub.stats().subscribers === 1);
+    await sleep(50);
+    leaving.destroy();
+    await sleep(50);
+    expect(log.lines.filter(({ level }) => level === 'error')).toEqual([]);
+    await h.publish({ topic: TOPIC, id: 'after' });
+    await watcher.waitForEvents(1);
+    expect(ids(watcher)).toEqual(['after']);
+  });
 });
