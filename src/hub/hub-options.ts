@@ -43,7 +43,7 @@ export interface HubOptions {
   corsOrigins?: readonly string[] | '*';
   /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
   publishOrigins?: readonly string[] | '*';
-  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
+  /** Name of the cookie holding a draft-07 token. Default `mercureAuthorization` (draft-08's is `__Secure-mercure_access_token`). */
   cookieName?: string;
   /** The store. Default: a memory store keeping `historySize` updates. */
   store?: HubStore;

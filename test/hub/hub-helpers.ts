@@ -21,6 +21,22 @@ import { cleanupAfterEach } from '../helpers/teardown.js';
 
 /** The HMAC secret of test hubs. */
 export const TEST_KEY = 'siar-test-secret-that-is-long-enough-for-hs256';
+/**
+ * The environment of a test's `siar`: none of the keys, issuer, resource identifier, draft-07 switch
+ * or token of whoever runs the tests (an empty variable counts as unset).
+ */
+export const NO_KEYS = {
+  SIAR_PUBLISHER_JWT_KEY: '',
+  MERCURE_PUBLISHER_JWT_KEY: '',
+  SIAR_SUBSCRIBER_JWT_KEY: '',
+  MERCURE_SUBSCRIBER_JWT_KEY: '',
+  SIAR_ISSUER: '',
+  SIAR_RESOURCE_IDENTIFIER: '',
+  SIAR_JWKS_URL: '',
+  SIAR_DRAFT_07: '',
+  SIAR_TOKEN: '',
+};
+
 /** The issuer of test hubs' access tokens (draft-08), signed with the test key. */
 export const TEST_ISSUER = 'https://app.example.com';
 

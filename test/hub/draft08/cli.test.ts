@@ -7,6 +7,7 @@ import {
   cliKilledAfterEach,
   hubsClosedAfterEach,
   ids,
+  NO_KEYS,
   sseClosedAfterEach,
   TEST_ISSUER,
 } from '../hub-helpers.js';
@@ -17,19 +18,6 @@ const siar = cliKilledAfterEach();
 
 const KEY = 'cli-test-secret-of-a-decent-length';
 const TOPIC = 'https://example.com/books/1';
-/** Nothing from the environment of whoever runs the tests (an empty variable counts as unset). */
-const CLEAN = {
-  SIAR_PUBLISHER_JWT_KEY: '',
-  MERCURE_PUBLISHER_JWT_KEY: '',
-  SIAR_SUBSCRIBER_JWT_KEY: '',
-  MERCURE_SUBSCRIBER_JWT_KEY: '',
-  SIAR_ISSUER: '',
-  SIAR_RESOURCE_IDENTIFIER: '',
-  SIAR_JWKS_URL: '',
-  SIAR_DRAFT_07: '',
-  SIAR_TOKEN: '',
-};
-
 const claimsOf = (jwt: string) =>
   JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString());
 
@@ -37,7 +25,7 @@ describe('siar token --issuer', () => {
   it('mints an access token the hub takes: exact topics and URL Patterns, a payload, an expiry', async () => {
     const h = await startHub({ publisherJwt: { key: KEY } });
     const run = (args: string[]) =>
-      siar(['token', '--issuer', TEST_ISSUER, '--audience', h.hubUrl, '--key', KEY, ...args], CLEAN);
+      siar(['token', '--issuer', TEST_ISSUER, '--audience', h.hubUrl, '--key', KEY, ...args], NO_KEYS);
     const publisher = run(['--publish', TOPIC, '--publish-urlpattern', 'https://example.com/authors/:id']);
     const subscriber = run([
       '--subscribe-urlpattern',
@@ -94,7 +82,7 @@ describe('siar token --issuer', () => {
         'a JSON object',
       ],
     ] as const) {
-      const run = siar(['token', '--key', KEY, ...args], CLEAN);
+      const run = siar(['token', '--key', KEY, ...args], NO_KEYS);
       expect(await run.exited, args.join(' ')).toBe(2);
       expect(run.stderr()).toContain(message);
     }
@@ -117,7 +105,7 @@ describe('siar subscribe --match, --match-urlpattern', () => {
         '--format',
         'json',
       ],
-      CLEAN,
+      NO_KEYS,
     );
     await run.waitFor(/connected to/);
     await h.publish({ topic: 'https://example.com/books/{id}', id: 'not-a-template' });
@@ -135,7 +123,7 @@ describe('siar subscribe --match, --match-urlpattern', () => {
 
   it('says which selectors a Mercure hub takes when none is given', async () => {
     const h = await startHub({ anonymous: true });
-    const run = siar(['subscribe', h.hubUrl, '--no-reconnect'], CLEAN);
+    const run = siar(['subscribe', h.hubUrl, '--no-reconnect'], NO_KEYS);
     expect(await run.exited).toBe(1);
     expect(run.stderr()).toContain('add --match <topic>, --match-urlpattern <pattern> or --topic <topic>');
   });
@@ -143,7 +131,7 @@ describe('siar subscribe --match, --match-urlpattern', () => {
 
 describe('siar serve with a development key', () => {
   it('prints an access token for the hub as printed, that publishes and reads', async () => {
-    const run = siar(['serve', '--host', '127.0.0.1', '--port', '0'], CLEAN);
+    const run = siar(['serve', '--host', '127.0.0.1', '--port', '0'], NO_KEYS);
     const [, base] = await run.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\/\.well-known\/mercure/);
     const [, accessToken] = await run.waitFor(/an access token[^\n]*\n[^\n]*\n {2}(\S+)/);
     const hubUrl = `${base}/.well-known/mercure`;
