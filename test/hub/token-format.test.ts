@@ -74,6 +74,11 @@ describe('token formats: a verified token becomes grants', () => {
       'The "mercure.publish" claim must be an array of strings.',
     ]);
     expect(bad.headers['www-authenticate']).toContain('invalid_token');
+    // Never both generations: draft-08's claim in a token that is not an access token.
+    const hybrid = await refusal(
+      verifier.verify(await sign({ authorization_details: [], mercure: {} }), 'draft-07', CONTEXT),
+    );
+    expect(hybrid.message).toContain('"typ" header must be "at+jwt"');
   });
 
   it("reads an access token's authorization_details, with a payload per subscription", async () => {

@@ -28,6 +28,12 @@ export const MERCURE_CLAIM: TokenFormat = {
     return { keys: [keys.configured], checks: {} };
   },
   grants({ payload }, selectors) {
+    // Never read as both generations: draft-08's claim in a token that is not one of its.
+    if (payload.authorization_details !== undefined) {
+      throw invalidToken(
+        'The token carries "authorization_details" but is no access token: its "typ" header must be "at+jwt".',
+      );
+    }
     const mercure = payload.mercure;
     if (
       mercure !== undefined &&
