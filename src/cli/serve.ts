@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
 import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-server.js';
 import {
+  createAccessToken,
   createHub,
   createToken,
   DEFAULT_MEMORY_HISTORY,
@@ -20,6 +21,10 @@ import { UsageError } from './usage-error.js';
 
 /** Where a hub that made its own development key listens unless --host says otherwise: this machine only. */
 const DEVELOPMENT_HOST = '127.0.0.1';
+/** The issuer of the access tokens a hub with a development key makes, unless --issuer names one. */
+const DEVELOPMENT_ISSUER = 'urn:siar:development';
+/** Lifetime of the access token a hub with a development key prints (access tokens must expire). */
+const DEVELOPMENT_ACCESS_TOKEN_LIFETIME = '12h';
 
 const FLAGS = defineFlags({
   port: {
@@ -67,6 +72,32 @@ const FLAGS = defineFlags({
     choices: JWT_ALGORITHMS,
     defaultText: '--jwt-algorithm',
     help: "the subscriber key's algorithm, when it is not the publisher key's",
+  },
+  issuer: {
+    kind: 'string',
+    value: '<iss>',
+    env: ['SIAR_ISSUER'],
+    defaultText: `none (${DEVELOPMENT_ISSUER} with a development key)`,
+    help: 'the issuer (iss) of access tokens (draft-08) that the keys above verify',
+  },
+  'jwks-url': {
+    kind: 'string',
+    value: '<url>',
+    env: ['SIAR_JWKS_URL'],
+    help: "the issuer's JSON Web Key Set (https:, http: or file:): its keys verify its access tokens too",
+  },
+  'resource-identifier': {
+    kind: 'string',
+    value: '<url>',
+    env: ['SIAR_RESOURCE_IDENTIFIER'],
+    defaultText: "the hub's URL, as each request reaches it",
+    help: "the aud access tokens must hold, and the resource of the hub's metadata",
+  },
+  'draft-07': {
+    kind: 'boolean',
+    default: true,
+    env: ['SIAR_DRAFT_07'],
+    help: 'speak draft-08 (Mercure 1.0) alone: no topic selectors, no draft-07 tokens, no token in the URL',
   },
   anonymous: {
     kind: 'boolean',
@@ -181,7 +212,11 @@ function developmentNotice(key: string, publisherToken: string, subscriberToken:
 async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   const { port, demo, dashboard, 'jwt-algorithm': algorithm } = values;
   const subscriberKey = values['subscriber-jwt-key'];
-  const development = values['publisher-jwt-key'] === undefined && subscriberKey === undefined;
+  const development =
+    values['publisher-jwt-key'] === undefined &&
+    subscriberKey === undefined &&
+    values['jwks-url'] === undefined;
+  const issuer = values.issuer ?? (development ? DEVELOPMENT_ISSUER : undefined);
   const host = values.host ?? (development ? DEVELOPMENT_HOST : undefined);
   const listening = listeningOptions(values);
   // The store last, once every other option is known good: nothing is printed before every option is checked.
@@ -207,6 +242,10 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
       subscriberKey === undefined
         ? undefined
         : { key: subscriberKey, algorithm: values['subscriber-jwt-algorithm'] ?? algorithm },
+    issuer,
+    jwksUrl: values['jwks-url'],
+    resourceIdentifier: values['resource-identifier'],
+    draft07: values['draft-07'],
     anonymous: values.anonymous,
     corsOrigins: origins(values['cors-origin']),
     publishOrigins: origins(values['publish-origin']),
@@ -254,6 +293,16 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
+  // Its audience is the hub's URL as printed: known only now that the hub listens.
+  const accessTokenNote =
+    development && publisherKey !== undefined && issuer !== undefined
+      ? await developmentAccessTokenNote(
+          publisherKey,
+          issuer,
+          values['resource-identifier'] ?? `${base}/.well-known/mercure`,
+        )
+      : undefined;
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -291,7 +340,25 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
         dashboardToken,
       }),
     );
+    if (accessTokenNote !== undefined) warn(accessTokenNote);
   });
+}
+
+/** The development hub's access token (draft-08), with what it is for. */
+async function developmentAccessTokenNote(
+  key: Parameters<typeof createAccessToken>[1],
+  issuer: string,
+  audience: string,
+): Promise<string> {
+  const accessToken = await createAccessToken({ publish: ['*'], subscribe: ['*'] }, key, {
+    issuer,
+    audience,
+    expiresIn: DEVELOPMENT_ACCESS_TOKEN_LIFETIME,
+  });
+  return (
+    `an access token (draft-08: Authorization header or cookie, never the URL) of issuer ${issuer}\n` +
+    `for ${audience}, valid ${DEVELOPMENT_ACCESS_TOKEN_LIFETIME}, publishing and receiving everything:\n  ${accessToken}`
+  );
 }
 
 /** What the hub prints once it listens: its URL, and the pages' links (paths, for h2c: through a proxy). */
@@ -329,8 +396,9 @@ function banner(at: {
 export const command = defineCommand({
   name: 'serve',
   usage: '[options]',
-  about: `Runs a Mercure hub (draft-dunglas-mercure-07): subscribers connect to /.well-known/mercure with
-EventSource, publishers POST updates there. Every option can also be set by the environment
+  about: `Runs a Mercure hub: Mercure 1.0 (draft-dunglas-mercure-08) and draft-07 on one endpoint.
+Subscribers connect to /.well-known/mercure with EventSource (match=, match_urlpattern=, or
+draft-07's topic=), publishers POST updates there. Every option can also be set by the environment
 variable named in brackets (the option wins; an empty variable counts as unset).`,
   flags: FLAGS,
   more: `With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
@@ -338,6 +406,10 @@ to the dashboard, listens on ${DEVELOPMENT_HOST} only unless --host says otherwi
 key of your own for anything but trying it out. The dashboard needs a subscriber token whose
 mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
 siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
+
+Access tokens (draft-08: typ at+jwt, authorization_details) are verified with the keys above when
+their iss is --issuer, and with the keys of --jwks-url; their aud must hold --resource-identifier.
+siar token --issuer <iss> --audience <hub URL> --publish '*' --key "$SECRET" prints one.
 
 Examples:
   siar serve --demo                        try it: demo page at /, dashboard link printed
@@ -347,6 +419,8 @@ Examples:
   siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
   siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
   SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
+  siar serve --issuer https://auth.example.com --jwks-url https://auth.example.com/jwks.json \\
+    --resource-identifier https://hub.example.com/.well-known/mercure --no-draft-07
 `,
   run,
 });

@@ -2,7 +2,7 @@ import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
 import { HubError } from './errors.js';
-import type { JwtKeyOptions } from './jwt-verifier.js';
+import type { JwtKeyOptions } from './oauth/key-source.js';
 import type { UpdateLimits } from './publish.js';
 import type { HubStore } from './stores/store.js';
 
@@ -12,6 +12,28 @@ export interface HubOptions {
   publisherJwt?: JwtKeyOptions;
   /** Key checking subscribers' tokens. Default: the publisher key. */
   subscriberJwt?: JwtKeyOptions;
+  /**
+   * The issuer of draft-08 access tokens (their `iss`, compared exactly) whose tokens the keys above
+   * verify, and those of `jwksUrl`. Without it the hub takes draft-07 tokens only.
+   */
+  issuer?: string;
+  /**
+   * Where the issuer's JSON Web Key Set is (`https:`, `http:` or `file:`): its public keys verify the
+   * issuer's access tokens beside the keys above. Loaded before the hub is ready, kept 10 minutes,
+   * loaded again when a token names a key it lacks. Needs `issuer`.
+   */
+  jwksUrl?: string;
+  /**
+   * The hub's resource identifier: what access tokens must hold in `aud`, and the `resource` of its
+   * metadata. Default: the hub's URL as each request reached it (`https://host/.well-known/mercure`).
+   */
+  resourceIdentifier?: string;
+  /**
+   * Speak draft-07 beside draft-08 (Mercure 1.0): `topic` selectors, tokens with a `mercure` claim,
+   * the `authorization` query parameter, the `mercureAuthorization` cookie, `lastEventID`. Default
+   * true; false leaves draft-08 alone.
+   */
+  draft07?: boolean;
   /** Let subscribers without a token in (they get public updates only). Default false. */
   anonymous?: boolean;
   /**
@@ -21,7 +43,7 @@ export interface HubOptions {
   corsOrigins?: readonly string[] | '*';
   /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
   publishOrigins?: readonly string[] | '*';
-  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
+  /** Name of the cookie holding a draft-07 token. Default `mercureAuthorization` (draft-08's is `__Secure-mercure_access_token`). */
   cookieName?: string;
   /** The store. Default: a memory store keeping `historySize` updates. */
   store?: HubStore;
@@ -112,6 +134,14 @@ type NumericOption = {
 
 /** The options of a hub with every default filled in and every number checked. */
 export interface HubSettings {
+  readonly draft07: boolean;
+  /** The configured resource identifier; undefined: each request's hub URL. */
+  readonly resourceIdentifier: string | undefined;
+  /**
+   * The authorization servers the metadata names: the issuer, when its keys come from a key set (an
+   * authorization server's); none when the issuer's tokens are signed with the hub's own keys.
+   */
+  readonly authorizationServers: readonly string[];
   readonly anonymous: boolean;
   readonly corsOrigins: readonly string[] | '*' | undefined;
   readonly publishOrigins: readonly string[] | '*';
@@ -152,7 +182,18 @@ export function hubIntegerOption(
 /** Fills in the defaults of `options` and checks its numbers; throws a `HubError` (`invalid-option`). */
 export function resolveHubOptions(options: HubOptions): HubSettings {
   const int = (name: NumericOption, fallback: number) => hubIntegerOption(name, options[name], fallback);
+  const { resourceIdentifier } = options;
+  if (resourceIdentifier !== undefined && !URL.canParse(resourceIdentifier)) {
+    throw new HubError(
+      'invalid-option',
+      `resourceIdentifier "${resourceIdentifier}" is not a URL: it is the hub's URL as its clients know it, such as https://hub.example.com/.well-known/mercure.`,
+    );
+  }
   return {
+    draft07: options.draft07 ?? true,
+    resourceIdentifier,
+    authorizationServers:
+      options.issuer !== undefined && options.jwksUrl !== undefined ? [options.issuer] : [],
     anonymous: options.anonymous ?? false,
     corsOrigins: options.corsOrigins,
     publishOrigins: options.publishOrigins ?? [],

@@ -50,7 +50,10 @@ export interface Hub {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** Creates a Mercure hub (draft-dunglas-mercure-07, as the reference hub v0.24 speaks it). */
+/**
+ * Creates a Mercure hub: Mercure 1.0 (draft-dunglas-mercure-08) and draft-07 (as the reference hub
+ * v0.24 speaks it) on one endpoint, unless `draft07: false` leaves the first alone.
+ */
 export function createHub(options: HubOptions = {}): Hub {
   return new MercureHub(options);
 }

@@ -10,18 +10,27 @@ export {
   type HubServer,
   type HubServerOptions,
 } from './hub-server.js';
-export { JWT_ALGORITHMS, type JwtAlgorithm, type JwtKeyOptions } from './jwt-verifier.js';
+export { matchSubscriptionTopic } from './match-subscriptions.js';
+export { JWT_ALGORITHMS, type JwtAlgorithm, type JwtKeyOptions } from './oauth/key-source.js';
+export { ACCESS_TOKEN_COOKIE } from './oauth/presented-token.js';
 export { HUB_PATH, SUBSCRIPTIONS_PATH } from './paths.js';
+export { RESOURCE_METADATA_PATH } from './resource-metadata.js';
 export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
 export { subscriptionTopic } from './subscriptions.js';
 export type { Grants } from './token-formats/token-format.js';
 export {
+  type AccessTokenGrants,
   type AuthorizationCookieOptions,
   authorizationCookie,
+  type CreateAccessTokenOptions,
   type CreateTokenOptions,
+  createAccessToken,
   createToken,
+  type DiscoveryLinkOptions,
   discoveryLink,
+  type GrantMatcher,
   type MercureClaim,
 } from './tokens.js';
+export type { MatchType } from './topic-selector.js';
 export type { StoredUpdate, Update, UpdateInit } from './update.js';
