@@ -100,7 +100,15 @@ export class Subscribers {
       return;
     }
     const address = this.clientAddress(req);
-    this.admit(address);
+    const group = settings.group;
+    // The whole hub's limits first (an await), then this process's with its registration (no await between).
+    await group?.admit(address);
+    try {
+      this.admit(address);
+    } catch (error) {
+      group?.leave(address);
+      throw error;
+    }
     // An empty ID is no ID (as in the reference hub), not a request for the whole history.
     const lastEventId = headerValue(req.headers['last-event-id']) || query.get('lastEventID') || undefined;
     const subscriber = new Subscriber(
@@ -134,6 +142,7 @@ export class Subscribers {
       return;
     }
     const headers: Record<string, string> = { ...SUBSCRIBE_HEADERS };
+    if (group !== undefined) headers['x-siar-worker'] = group.member;
     if (lastEventId !== undefined) headers['last-event-id'] = found ? lastEventId : 'earliest';
     const stream = req.open({
       headers,
@@ -251,6 +260,7 @@ export class Subscribers {
     if (count === 0) this.perAddress.delete(subscriber.address);
     else this.perAddress.set(subscriber.address, count);
     this.counters.subscribersConnected--;
+    this.settings.group?.leave(subscriber.address);
     const timer = this.deadlines.get(subscriber);
     if (timer !== undefined) {
       clearTimeout(timer);
