@@ -1,5 +1,5 @@
 /** What the cluster tests read of a `siar serve --workers` hub: its /healthz, its /metrics, which worker served a stream. */
-import type { HubProcess } from '../helpers/hub-process.js';
+import type { HubAddress } from '../helpers/hub-process.js';
 import { waitFor } from '../helpers/net.js';
 import type { SseConnection } from '../helpers/sse-client.js';
 
@@ -14,7 +14,7 @@ export interface Health {
 }
 
 /** `/healthz`, from whichever worker takes the connection; undefined while none answers. */
-export async function health(hub: HubProcess): Promise<Health | undefined> {
+export async function health(hub: HubAddress): Promise<Health | undefined> {
   try {
     const response = await fetch(`${hub.url}/healthz`, { signal: AbortSignal.timeout(2000) });
     return (await response.json()) as Health;
@@ -25,7 +25,7 @@ export async function health(hub: HubProcess): Promise<Health | undefined> {
 
 /** Polls /healthz until `accept` takes it. */
 export function healthWhen(
-  hub: HubProcess,
+  hub: HubAddress,
   accept: (health: Health) => boolean,
   what: string,
 ): Promise<Health> {
@@ -41,7 +41,7 @@ export function healthWhen(
 
 /** Polls /metrics until `accept` takes its text. */
 export function metricsWhen(
-  hub: HubProcess,
+  hub: HubAddress,
   accept: (text: string) => boolean,
   what: string,
 ): Promise<string> {
