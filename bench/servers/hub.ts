@@ -71,6 +71,8 @@ export function hubServer(
   store: 'memory' | 'sqlite' | 'redis',
   profileDir: string | undefined,
   protocol: 'http1' | 'h2c' = 'http1',
+  /** More of `siar serve`'s arguments (`--workers 3`). */
+  args: readonly string[] = [],
 ): ServerUnderTest {
   return {
     name,
@@ -104,6 +106,7 @@ export function hubServer(
         spec,
         // Many streams of the load generator share each connection over h2c.
         ...(protocol === 'h2c' ? ['--h2c'] : []),
+        ...args,
       ]);
       const stop = async () => {
         // With a profile, the hub must exit by itself for V8 to write it: give it time.

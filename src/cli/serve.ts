@@ -123,14 +123,14 @@ const FLAGS = defineFlags({
     value: '<n>',
     env: ['SIAR_MAX_SUBSCRIBERS'],
     defaultText: '50000',
-    help: 'subscribers at once',
+    help: 'subscribers at once (of the whole hub, whatever the --workers)',
   },
   workers: {
     kind: 'string',
     value: '<n|auto>',
     env: ['SIAR_WORKERS'],
     default: '1',
-    help: 'worker processes on the one port, serving as one hub (one history, limits and figures for all);\nauto: one per core this process may use',
+    help: 'processes serving as one hub on the one port (one history, limits and figures); auto: one per core',
   },
   'max-buffered-bytes': {
     kind: 'integer',
@@ -353,6 +353,7 @@ Examples:
   siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
   siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
   siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
+  siar serve --workers auto --publisher-jwt-key "$SECRET"   every core, one hub (memory store shared)
   SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
 `,
   run,

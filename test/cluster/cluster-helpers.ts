@@ -1,7 +1,8 @@
 /** What the cluster tests read of a `siar serve --workers` hub: its /healthz, its /metrics, which worker served a stream. */
 import type { HubAddress } from '../helpers/hub-process.js';
 import { waitFor } from '../helpers/net.js';
-import type { SseConnection } from '../helpers/sse-client.js';
+import { openSse, type SseConnection } from '../helpers/sse-client.js';
+import type { Teardown } from '../helpers/teardown.js';
 
 /** How long the tests wait for figures to go round the workers (they are sent once a second). */
 export const FIGURES_WAIT_MS = 10_000;
@@ -13,14 +14,41 @@ export interface Health {
   workers?: Array<{ worker: number; pid: number; subscribers: number }>;
 }
 
-/** `/healthz`, from whichever worker takes the connection; undefined while none answers. */
-export async function health(hub: HubAddress): Promise<Health | undefined> {
+/** A page of the hub, from whichever worker takes the connection; undefined while none answers. */
+async function read<T>(
+  hub: HubAddress,
+  path: string,
+  parse: (response: Response) => Promise<T>,
+): Promise<T | undefined> {
   try {
-    const response = await fetch(`${hub.url}/healthz`, { signal: AbortSignal.timeout(2000) });
-    return (await response.json()) as Health;
+    return await parse(await fetch(`${hub.url}${path}`, { signal: AbortSignal.timeout(2000) }));
   } catch {
     return undefined;
   }
+}
+
+/** Reads a page of the hub until `accept` takes it (the figures of the other workers come once a second). */
+async function readWhen<T>(
+  hub: HubAddress,
+  path: string,
+  parse: (response: Response) => Promise<T>,
+  accept: (value: T) => boolean,
+  what: string,
+): Promise<T> {
+  const found = await waitFor(
+    async () => {
+      const value = await read(hub, path, parse);
+      return value !== undefined && accept(value) ? { value } : undefined;
+    },
+    FIGURES_WAIT_MS,
+    what,
+  );
+  return (found as { value: T }).value;
+}
+
+/** `/healthz`; undefined while no worker answers. */
+export function health(hub: HubAddress): Promise<Health | undefined> {
+  return read(hub, '/healthz', (response) => response.json() as Promise<Health>);
 }
 
 /** Polls /healthz until `accept` takes it. */
@@ -29,14 +57,7 @@ export function healthWhen(
   accept: (health: Health) => boolean,
   what: string,
 ): Promise<Health> {
-  return waitFor(
-    async () => {
-      const answer = await health(hub);
-      return answer !== undefined && accept(answer) ? answer : undefined;
-    },
-    FIGURES_WAIT_MS,
-    what,
-  ) as Promise<Health>;
+  return readWhen(hub, '/healthz', (response) => response.json() as Promise<Health>, accept, what);
 }
 
 /** Polls /metrics until `accept` takes its text. */
@@ -45,18 +66,26 @@ export function metricsWhen(
   accept: (text: string) => boolean,
   what: string,
 ): Promise<string> {
-  return waitFor(
-    async () => {
-      try {
-        const text = await (await fetch(`${hub.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-        return accept(text) ? text : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    FIGURES_WAIT_MS,
-    what,
-  ) as Promise<string>;
+  return readWhen(hub, '/metrics', (response) => response.text(), accept, what);
+}
+
+/**
+ * Opens `count` streams of `url`, one after the other (node:cluster gives consecutive connections
+ * to alternate workers); each is closed after the test.
+ */
+export async function openStreams(
+  teardown: Teardown,
+  url: string,
+  count: number,
+  headers?: Record<string, string>,
+): Promise<SseConnection[]> {
+  const connections: SseConnection[] = [];
+  for (let i = 0; i < count; i++) {
+    const connection = await openSse(url, { headers });
+    teardown(() => connection.close());
+    connections.push(connection);
+  }
+  return connections;
 }
 
 /** A sample's value in Prometheus text (`labels` as written, `{worker="1"}`); undefined when absent. */

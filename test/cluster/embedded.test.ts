@@ -6,10 +6,9 @@ import { createToken } from '../../src/hub/index.js';
 import { spawnProcess } from '../helpers/child-process.js';
 import { hubAddress } from '../helpers/hub-process.js';
 import { publishOnNewConnection, subscribeUrl } from '../helpers/hub-requests.js';
-import { openSse, type SseConnection } from '../helpers/sse-client.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
 import { ids } from '../hub/hub-helpers.js';
-import { healthWhen, workerOf } from './cluster-helpers.js';
+import { healthWhen, openStreams, workerOf } from './cluster-helpers.js';
 
 const KEY = 'embedded-workers-test-key-long-enough';
 const TOPIC = 'https://example.com/embedded';
@@ -25,12 +24,7 @@ it("runs the README's workers example as one hub, and stops it as one on SIGTERM
     /worker listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*worker listening on/,
   );
   const hub = hubAddress(url as string);
-  const subscribers: SseConnection[] = [];
-  for (let i = 0; i < 4; i++) {
-    const connection = await openSse(subscribeUrl(hub.hubUrl, [TOPIC]));
-    teardown(() => connection.close());
-    subscribers.push(connection);
-  }
+  const subscribers = await openStreams(teardown, subscribeUrl(hub.hubUrl, [TOPIC]), 4);
   expect(new Set(subscribers.map(workerOf))).toEqual(new Set(['1', '2']));
   const bearer = await createToken({ publish: ['*'] }, KEY);
   for (const id of ['e1', 'e2']) {

@@ -5,10 +5,9 @@ import { cliPublisherToken, startHubProcess } from '../helpers/hub-process.js';
 import { publishOnNewConnection, subscribeUrl } from '../helpers/hub-requests.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { describeRedis, prefixFor, REDIS_URL } from '../helpers/redis.js';
-import { openSse, type SseConnection } from '../helpers/sse-client.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
 import { ids } from '../hub/hub-helpers.js';
-import { healthWhen, workerOf } from './cluster-helpers.js';
+import { healthWhen, openStreams, workerOf } from './cluster-helpers.js';
 
 const TOPIC = 'https://example.com/workers/redis';
 
@@ -23,12 +22,7 @@ describeRedis('siar serve --workers 2 on Redis', () => {
     });
     expect(hub.line).toContain('store: redis, 2 workers');
     const bearer = await cliPublisherToken();
-    const subscribers: SseConnection[] = [];
-    for (let i = 0; i < 4; i++) {
-      const connection = await openSse(subscribeUrl(hub.hubUrl, [TOPIC]));
-      teardown(() => connection.close());
-      subscribers.push(connection);
-    }
+    const subscribers = await openStreams(teardown, subscribeUrl(hub.hubUrl, [TOPIC]), 4);
     expect(new Set(subscribers.map(workerOf))).toEqual(new Set(['1', '2']));
     // r2 twice, on two connections (two workers): the history keeps it once, every subscriber gets it once.
     for (const id of ['r1', 'r2', 'r2', 'r3']) {

@@ -10,7 +10,7 @@ import { sleep, waitFor } from '../helpers/net.js';
 import { openSse, type SseConnection } from '../helpers/sse-client.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
 import { data, ids, tempDirsRemovedAfterEach } from '../hub/hub-helpers.js';
-import { alive, health, healthWhen, metric, metricsWhen, workerOf } from './cluster-helpers.js';
+import { alive, health, healthWhen, metric, metricsWhen, openStreams, workerOf } from './cluster-helpers.js';
 
 const TOPIC = 'https://example.com/workers';
 const RETRY_MS = 2000;
@@ -26,14 +26,9 @@ describe.each(['memory', 'sqlite'])('siar serve --workers 2, %s store', (kind) =
 
   /** `count` subscribers to TOPIC, opened one after the other (so both workers get some). */
   async function subscribe(hub: HubProcess, count: number, lastEventId?: string): Promise<SseConnection[]> {
-    const connections: SseConnection[] = [];
-    for (let i = 0; i < count; i++) {
-      const headers = lastEventId === undefined ? undefined : { 'last-event-id': lastEventId };
-      const connection = await openSse(subscribeUrl(hub.hubUrl, [TOPIC]), { headers });
-      teardown(() => connection.close());
-      expect(connection.status).toBe(200);
-      connections.push(connection);
-    }
+    const headers = lastEventId === undefined ? undefined : { 'last-event-id': lastEventId };
+    const connections = await openStreams(teardown, subscribeUrl(hub.hubUrl, [TOPIC]), count, headers);
+    expect(connections.map(({ status }) => status)).toEqual(connections.map(() => 200));
     return connections;
   }
 
@@ -226,18 +221,11 @@ describe('siar serve --workers: the whole hub', () => {
       args: ['--workers', '2', '--max-subscribers', '3', '--heartbeat', '200'],
     });
     const url = subscribeUrl(hub.hubUrl, [TOPIC]);
-    const admitted: SseConnection[] = [];
-    for (let i = 0; i < 3; i++) {
-      const connection = await openSse(url);
-      teardown(() => connection.close());
-      admitted.push(connection);
-    }
+    const admitted = await openStreams(teardown, url, 3);
     expect(admitted.map(({ status }) => status)).toEqual([200, 200, 200]);
     expect(new Set(admitted.map(workerOf))).toEqual(new Set(['1', '2']));
     // Two more, one after the other: one to each worker, each refused.
-    for (let i = 0; i < 2; i++) {
-      const refused = await openSse(url);
-      teardown(() => refused.close());
+    for (const refused of await openStreams(teardown, url, 2)) {
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('10');
     }
@@ -262,9 +250,7 @@ describe('siar serve --workers: the whole hub', () => {
     const bearer = await cliPublisherToken();
     const subscribers: SseConnection[] = [];
     for (let i = 0; i < 4; i++) {
-      const connection = await openSse(subscribeUrl(hub.hubUrl, [`${TOPIC}/${i}`]));
-      teardown(() => connection.close());
-      subscribers.push(connection);
+      subscribers.push(...(await openStreams(teardown, subscribeUrl(hub.hubUrl, [`${TOPIC}/${i}`]), 1)));
     }
     expect(new Set(subscribers.map(workerOf))).toEqual(new Set(['1', '2']));
     const listed = await waitFor(

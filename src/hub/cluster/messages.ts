@@ -44,6 +44,15 @@ export type CounterFigures = Pick<
   'subscribersTotal' | 'updatesPublished' | 'deliveries' | 'publishRefused' | 'slowConsumersClosed'
 >;
 
+/** The counters of no process at all. */
+export const NO_COUNTERS: Readonly<CounterFigures> = {
+  subscribersTotal: 0,
+  updatesPublished: 0,
+  deliveries: 0,
+  publishRefused: 0,
+  slowConsumersClosed: 0,
+};
+
 /** One worker, as the primary tells every other. */
 export interface PeerFigures {
   worker: number;

@@ -16,6 +16,7 @@ import {
   type CounterFigures,
   isClusterMessage,
   type MemberFigures,
+  NO_COUNTERS,
   type PeerFigures,
   type ToPrimary,
   type ToWorker,
@@ -89,14 +90,6 @@ interface Member {
   readonly replays: Map<number, ReplaySession>;
   stopping: boolean;
 }
-
-const NO_COUNTERS: CounterFigures = {
-  subscribersTotal: 0,
-  updatesPublished: 0,
-  deliveries: 0,
-  publishRefused: 0,
-  slowConsumersClosed: 0,
-};
 
 /** An update as the channel carries it. */
 function messageOf(update: StoredUpdate): UpdateMessage {

@@ -3,7 +3,7 @@ import { HubError } from '../errors.js';
 import { TOP_SELECTORS } from '../health.js';
 import type { HubCounters } from '../metrics.js';
 import type { HealthAnswer, HubGroup, ProcessFigures } from './hub-group.js';
-import type { CounterFigures, MemberFigures } from './messages.js';
+import { type CounterFigures, type MemberFigures, NO_COUNTERS } from './messages.js';
 import type { Answer, WorkerLink } from './worker-link.js';
 
 /** How often a worker sends its figures to the primary, in ms. */
@@ -12,15 +12,6 @@ export const FIGURES_INTERVAL_MS = 1000;
 const ADMIT_BATCH = 1000;
 /** How long a refused subscriber is told to wait, in seconds. */
 const REFUSED_RETRY_AFTER = '10';
-
-/** The counters of the processes that exited before any: none. */
-const NO_COUNTERS: CounterFigures = {
-  subscribersTotal: 0,
-  updatesPublished: 0,
-  deliveries: 0,
-  publishRefused: 0,
-  slowConsumersClosed: 0,
-};
 
 /** What a process sends of its figures. */
 function memberFigures(local: ProcessFigures): MemberFigures {
