@@ -222,7 +222,7 @@ class WorkerPool {
         new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once('exit', () => resolve()))),
     );
     primary.shutdown(SHUTDOWN_GRACE_MS);
-    // Those that had not joined yet (a worker starting in place of another) hear nothing: killed.
+    // One whose channel is gone cannot be told (one that has not joined yet is told when it does).
     for (const worker of workers) if (!worker.isConnected()) worker.process.kill('SIGKILL');
     const timer = setTimeout(() => {
       for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');

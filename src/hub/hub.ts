@@ -178,7 +178,8 @@ class MercureHub implements Hub {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (!(await this.lifecycle.close(options.graceMs ?? DEFAULT_CLOSE_GRACE_MS))) return;
     const { subscribers, settings, store, metrics } = this.parts;
-    await settings.group?.drained().catch(() => {});
+    // Every process's publishes in flight end before any stream: each subscriber gets them, then retry:.
+    if (settings.group !== undefined) await settings.group.drained().catch(() => {});
     subscribers.closeAll(settings.shutdownRetryMs);
     this.dashboard?.close();
     settings.group?.close();

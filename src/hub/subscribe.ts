@@ -102,7 +102,7 @@ export class Subscribers {
     const address = this.clientAddress(req);
     const group = settings.group;
     // The whole hub's limits first (an await), then this process's with its registration (no await between).
-    await group?.admit(address);
+    if (group !== undefined) await group.admit(address);
     try {
       this.admit(address);
     } catch (error) {

@@ -370,6 +370,8 @@ export class HubPrimary {
       at: this.at,
       setup: this.setup,
     });
+    // A worker that joins while the hub shuts down (one started in place of another) stops too.
+    if (this.stopping !== undefined) this.send(member, { siar: 'shutdown', graceMs: 0 });
   }
 
   /** The store dispatched an update: every worker gets it, in this order. */
