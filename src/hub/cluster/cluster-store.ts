@@ -9,29 +9,12 @@ import type {
 } from '../stores/store.js';
 import type { SubscriptionDocument } from '../subscriptions.js';
 import { type StoredUpdate, stored, type Update } from '../update.js';
-import type { HistoryState, UpdateFields, UpdateMessage } from './messages.js';
+import type { HistoryState, UpdateMessage } from './messages.js';
+import { fieldsOf, fromMessage } from './update-message.js';
 import type { WorkerLink } from './worker-link.js';
 
 /** How often a worker tells the primary how far it has handled the updates it was sent, in ms. */
 const ACK_INTERVAL_MS = 100;
-
-/** An update's fields for the channel (not its frame: each worker encodes its own). */
-export function fieldsOf(update: Update): UpdateFields {
-  return {
-    id: update.id,
-    topics: update.topics,
-    data: update.data,
-    type: update.type,
-    retry: update.retry,
-    private: update.private,
-  };
-}
-
-/** A stored update off the channel, its frame encoded here. */
-export function fromMessage(message: UpdateMessage): StoredUpdate {
-  const { id, topics, data, type, retry, seq } = message;
-  return stored({ id, topics, data, type, retry, private: message.private }, seq);
-}
 
 /** The name the dashboard and the node list give a worker. */
 export function workerName(worker: number): string {

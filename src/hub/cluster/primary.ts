@@ -1,3 +1,5 @@
+// Past 400 lines: the primary's side of every message of the cluster channel, in one class; its parts
+// are files beside it (admission.ts, replay-pages.ts, drain-barrier.ts, update-message.ts).
 import cluster, { type Worker } from 'node:cluster';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';
@@ -11,7 +13,7 @@ import type { HubStore, ReplayResult } from '../stores/store.js';
 import type { SubscriptionDocument } from '../subscriptions.js';
 import type { StoredUpdate } from '../update.js';
 import { HubAdmission } from './admission.js';
-import { fieldsOf } from './cluster-store.js';
+import { DrainBarrier } from './drain-barrier.js';
 import {
   type CounterFigures,
   isClusterMessage,
@@ -21,8 +23,9 @@ import {
   type ToPrimary,
   type ToWorker,
   type UpdateFields,
-  type UpdateMessage,
 } from './messages.js';
+import { MAX_REPLAYS_PER_WORKER, ReplayPages } from './replay-pages.js';
+import { bytesOf, messageOf } from './update-message.js';
 
 /** Default updates each worker keeps itself, to replay from without asking the primary. */
 export const DEFAULT_REPLICA_SIZE = 10_000;
@@ -32,18 +35,6 @@ export const DEFAULT_MAX_WORKER_BACKLOG_BYTES = 64 * 1024 * 1024;
 export const PEERS_INTERVAL_MS = 1000;
 /** A worker that sends nothing for this long (its figures come once a second) counts as stuck. */
 export const WORKER_SILENCE_MS = 30_000;
-/** Replays a worker may have under way at the primary at once; more fail (503). */
-export const MAX_REPLAYS_PER_WORKER = 1000;
-/** A replay whose next page is not asked for within this time is dropped, in ms. */
-const REPLAY_IDLE_MS = 10_000;
-/** Most updates in one page of a replay. */
-const REPLAY_PAGE_UPDATES = 500;
-/** Bytes of data past which a page of a replay ends (it holds one update at least). */
-const REPLAY_PAGE_BYTES = 1024 * 1024;
-/** How long after its grace a shutdown stops waiting for workers to finish their publishes, in ms. */
-const DRAIN_MARGIN_MS = 1000;
-/** What an update message costs on the channel beyond its data, topics and ID, about. */
-const MESSAGE_OVERHEAD_BYTES = 100;
 
 /** Options of {@link HubPrimary.open}. */
 export interface HubPrimaryOptions {
@@ -68,14 +59,6 @@ export interface HubPrimaryOptions {
   logger?: Logger;
 }
 
-/** A replay the primary serves page by page. */
-interface ReplaySession {
-  updates: StoredUpdate[];
-  next: number;
-  result: ReplayResult;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** A worker process, from its fork on. */
 interface Member {
   readonly forked: Worker;
@@ -87,20 +70,8 @@ interface Member {
   lastHeard: number;
   figures: MemberFigures | undefined;
   readonly presence: Map<string, SubscriptionDocument>;
-  readonly replays: Map<number, ReplaySession>;
+  readonly replays: ReplayPages;
   stopping: boolean;
-}
-
-/** An update as the channel carries it. */
-function messageOf(update: StoredUpdate): UpdateMessage {
-  return { ...fieldsOf(update), seq: update.seq };
-}
-
-/** What an update costs on the channel, about (for the bound on a worker's backlog). */
-function bytesOf(update: StoredUpdate): number {
-  let bytes = MESSAGE_OVERHEAD_BYTES + update.data.length + update.id.length;
-  for (const topic of update.topics) bytes += topic.length;
-  return bytes;
 }
 
 /**
@@ -130,8 +101,8 @@ export class HubPrimary {
   private exited = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Set by shutdown(): the workers done with their publishes in flight, with the call to answer. */
-  private stopping: { drained: Map<Member, number>; released: boolean; timer: NodeJS.Timeout } | undefined;
+  /** Set by shutdown(): the workers done with their publishes in flight wait there for the others. */
+  private stopping: DrainBarrier<Member> | undefined;
   private readonly onFork = (worker: Worker) => this.adopt(worker);
   private readonly onExit = (worker: Worker) => this.gone(worker);
 
@@ -184,8 +155,7 @@ export class HubPrimary {
 
   /** The workers that joined, by number. */
   workers(): Array<{ worker: number; pid: number }> {
-    return [...this.members.values()]
-      .filter((member) => member.worker > 0)
+    return this.joined()
       .map(({ worker, pid }) => ({ worker, pid }))
       .sort((a, b) => a.worker - b.worker);
   }
@@ -199,39 +169,13 @@ export class HubPrimary {
    */
   shutdown(graceMs: number): void {
     if (this.stopping !== undefined) return;
-    const timer = setTimeout(() => this.release(), graceMs + DRAIN_MARGIN_MS);
-    timer.unref();
-    this.stopping = { drained: new Map(), released: false, timer };
-    for (const member of this.members.values()) {
-      if (member.worker > 0) this.send(member, { siar: 'shutdown', graceMs });
-    }
+    this.stopping = new DrainBarrier(graceMs, () => this.joined());
+    for (const member of this.joined()) this.send(member, { siar: 'shutdown', graceMs });
   }
 
-  /** Lets the workers end their streams once every one of them is done with its publishes. */
-  private drained(member: Member, call: number): void {
-    const stopping = this.stopping;
-    if (stopping === undefined || stopping.released) {
-      this.send(member, { siar: 'all-drained', call });
-      return;
-    }
-    stopping.drained.set(member, call);
-    this.releaseIfDrained();
-  }
-
-  private releaseIfDrained(): void {
-    const drained = this.stopping?.drained;
-    if (drained === undefined) return;
-    for (const member of this.members.values()) if (member.worker > 0 && !drained.has(member)) return;
-    this.release();
-  }
-
-  private release(): void {
-    const stopping = this.stopping;
-    if (stopping === undefined || stopping.released) return;
-    stopping.released = true;
-    clearTimeout(stopping.timer);
-    for (const [member, call] of stopping.drained) this.send(member, { siar: 'all-drained', call });
-    stopping.drained.clear();
+  /** The workers that joined. */
+  private joined(): Member[] {
+    return [...this.members.values()].filter((member) => member.worker > 0);
   }
 
   /** Stops adopting workers and closes the history. Call it once the workers have exited. */
@@ -239,7 +183,7 @@ export class HubPrimary {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    clearTimeout(this.stopping?.timer);
+    this.stopping?.dispose();
     cluster.off('fork', this.onFork);
     cluster.off('exit', this.onExit);
     for (const member of this.members.values()) this.forget(member);
@@ -256,7 +200,7 @@ export class HubPrimary {
       lastHeard: Date.now(),
       figures: undefined,
       presence: new Map(),
-      replays: new Map(),
+      replays: new ReplayPages((message) => this.send(member, message)),
       stopping: false,
     };
     this.members.set(forked, member);
@@ -278,13 +222,11 @@ export class HubPrimary {
         this.retired[name] += figures[name];
     }
     this.forget(member);
-    this.releaseIfDrained();
   }
 
   private forget(member: Member): void {
     this.admission.drop(member.worker);
-    this.stopping?.drained.delete(member);
-    for (const session of member.replays.values()) clearTimeout(session.timer);
+    this.stopping?.leave(member);
     member.replays.clear();
     member.presence.clear();
   }
@@ -305,11 +247,9 @@ export class HubPrimary {
       case 'replay':
         void this.replay(member, message.call, message.lastEventId);
         break;
-      case 'replay-more': {
-        const session = member.replays.get(message.call);
-        if (session !== undefined) this.page(member, message.call, session);
+      case 'replay-more':
+        member.replays.more(message.call);
         break;
-      }
       case 'admit':
         this.send(member, {
           siar: 'admitted',
@@ -337,9 +277,13 @@ export class HubPrimary {
       case 'ack':
         member.acked = message.at;
         break;
-      case 'drained':
-        this.drained(member, message.call);
+      case 'drained': {
+        const call = message.call;
+        const go = () => this.send(member, { siar: 'all-drained', call });
+        if (this.stopping === undefined) go();
+        else this.stopping.arrive(member, go);
         break;
+      }
       default:
         // The application's own messages (siar serve's 'listening', say) are not the primary's.
         break;
@@ -434,38 +378,12 @@ export class HubPrimary {
     if (result.found && result.seq === undefined && updates.length === 0) {
       result = { ...result, seq: dispatchedBefore };
     }
-    const session: ReplaySession = { updates, next: 0, result, timer: undefined };
-    member.replays.set(call, session);
-    this.page(member, call, session);
-  }
-
-  /** Sends a replay's next page; the next one waits until the worker asks (nothing piles up on the channel). */
-  private page(member: Member, call: number, session: ReplaySession): void {
-    clearTimeout(session.timer);
-    const updates: UpdateMessage[] = [];
-    let bytes = 0;
-    while (
-      session.next < session.updates.length &&
-      updates.length < REPLAY_PAGE_UPDATES &&
-      bytes < REPLAY_PAGE_BYTES
-    ) {
-      const update = session.updates[session.next++] as StoredUpdate;
-      updates.push(messageOf(update));
-      bytes += bytesOf(update);
-    }
-    const done = session.next >= session.updates.length;
-    this.send(member, { siar: 'replayed', call, updates, done: done ? session.result : undefined });
-    if (done) {
-      member.replays.delete(call);
-      return;
-    }
-    session.timer = setTimeout(() => member.replays.delete(call), REPLAY_IDLE_MS);
-    session.timer.unref();
+    member.replays.start(call, updates, result);
   }
 
   /** Once a second: every worker's figures to every worker; a worker silent for too long is stopped. */
   private tell(): void {
-    const joined = [...this.members.values()].filter((member) => member.worker > 0);
+    const joined = this.joined();
     const peers: PeerFigures[] = joined.map(({ worker, pid, presence, figures }) => ({
       worker,
       pid,
