@@ -1,12 +1,11 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
-import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-server.js';
+import type { HubServerOptions } from '../hub/hub-server.js';
 import {
   createAccessToken,
-  createHub,
   createToken,
   DEFAULT_MEMORY_HISTORY,
-  type Hub,
   type HubOptions,
   type HubStore,
   JWT_ALGORITHMS,
@@ -15,7 +14,9 @@ import { openStore, StoreSpecError } from '../hub/stores/open.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES, stderrLogger } from '../server/index.js';
 import { defineCommand } from './command.js';
 import { defineFlags, type FlagValues, flagMistake } from './flags.js';
+import { type Serving, SHUTDOWN_BOUND_MS, startHub, stopHub } from './serve-hub.js';
 import { listeningOptions, TLS_FLAGS } from './serve-tls.js';
+import { serveAsWorker, serveWorkers, workerCount } from './serve-workers.js';
 import { styleFor } from './style.js';
 import { UsageError } from './usage-error.js';
 
@@ -153,7 +154,14 @@ const FLAGS = defineFlags({
     value: '<n>',
     env: ['SIAR_MAX_SUBSCRIBERS'],
     defaultText: '50000',
-    help: 'subscribers at once',
+    help: 'subscribers at once (of the whole hub, whatever the --workers)',
+  },
+  workers: {
+    kind: 'string',
+    value: '<n|auto>',
+    env: ['SIAR_WORKERS'],
+    default: '1',
+    help: 'processes serving as one hub on the one port (one history, limits and figures); auto: one per core',
   },
   'max-buffered-bytes': {
     kind: 'integer',
@@ -210,6 +218,9 @@ function developmentNotice(key: string, publisherToken: string, subscriberToken:
 }
 
 async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
+  // A worker of `--workers` is told what to serve by its primary, which checked the options.
+  if (cluster.isWorker) return serveAsWorker();
+  const workers = workerCount(values.workers);
   const { port, demo, dashboard, 'jwt-algorithm': algorithm } = values;
   const subscriberKey = values['subscriber-jwt-key'];
   const development =
@@ -259,40 +270,19 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     dashboard,
     logger: stderrLogger,
   };
-  let hub: Hub;
-  try {
-    // createHub refuses a key it cannot use (an empty key file, say) at once; ready() the rest.
-    hub = createHub(options);
-    await hub.ready();
-  } catch (error) {
-    throw new UsageError(
-      `${(error as Error).message}\nCheck the key and store options: siar serve --help lists them.`,
-      1,
-    );
-  }
-  let server: HubServer;
-  try {
-    server = createHubServer(hub, listening.server);
-  } catch (error) {
-    await hub.close();
-    throw new UsageError(`Cannot serve with this certificate and key: ${(error as Error).message}`, 1);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError(
-          error.code === 'EADDRINUSE'
-            ? `Port ${port} is already in use: pick another with --port.`
-            : error.message,
-          1,
-        ),
-      ),
-    );
-    server.listen(port, host, resolve);
-  });
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-  const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
+  const serving =
+    workers === 1
+      ? await serveHere(options, listening.server, port, host)
+      : await serveWorkers({
+          count: workers,
+          options,
+          server: listening.server,
+          port,
+          host,
+          store: values.store,
+          redisCluster: values['redis-cluster'],
+        });
+  const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${serving.port}`;
   // Its audience is the hub's URL as printed: known only now that the hub listens.
   const accessTokenNote =
     development && publisherKey !== undefined && issuer !== undefined
@@ -305,34 +295,39 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (reason: string, code: number) => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write(`${signal}: shutting down…\n`);
+      process.stdout.write(`${reason}: shutting down…\n`);
       // Bounded: whatever hangs, the process exits within 10 s. Whatever hangs also keeps the
       // event loop alive (a store's socket, say), so returning a status would not end the process.
       const force = setTimeout(() => {
         process.stderr.write(
-          `${warnStyle.red('siar:')} the hub did not shut down within 10 s (a store that does not answer?); exiting.\n`,
+          `${warnStyle.red('siar:')} the hub did not shut down within ${SHUTDOWN_BOUND_MS / 1000} s (a store that does not answer?); exiting.\n`,
         );
         process.exit(1);
-      }, 10_000);
+      }, SHUTDOWN_BOUND_MS);
       force.unref();
-      // GOAWAY on HTTP/2 connections, then retry: and the end of every stream.
-      closeHubServer(server, { graceMs: 5000 })
+      serving
+        .close()
         .then(() => {
           clearTimeout(force);
-          resolve(0);
+          resolve(code);
         })
         .catch(() => resolve(1));
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    serving.failed?.then((message) => {
+      process.stderr.write(`${warnStyle.red('siar:')} ${message}\n`);
+      stop('workers failing', 1);
+    });
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
+    process.once('SIGINT', () => stop('SIGINT', 0));
     // The banner says the hub is ready, so a signal sent on seeing it must find the handlers above.
     process.stdout.write(
       banner({
         base,
         store: values.store.split(':')[0] as string,
+        workers,
         protocols: listening.protocols,
         h2c: listening.server.h2c === true,
         demo,
@@ -342,6 +337,17 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     );
     if (accessTokenNote !== undefined) warn(accessTokenNote);
   });
+}
+
+/** One process serves: the hub, its server, listening. */
+async function serveHere(
+  options: HubOptions,
+  server: HubServerOptions,
+  port: number,
+  host: string | undefined,
+): Promise<Serving> {
+  const running = await startHub(options, server, port, host);
+  return { port: running.port, close: () => stopHub(running) };
 }
 
 /** The development hub's access token (draft-08), with what it is for. */
@@ -365,6 +371,7 @@ async function developmentAccessTokenNote(
 function banner(at: {
   base: string;
   store: string;
+  workers: number;
   protocols: string | undefined;
   h2c: boolean;
   demo: boolean;
@@ -374,7 +381,7 @@ function banner(at: {
   const style = styleFor(process.stdout);
   const page = (path: string) => (at.h2c ? path : style.cyan(`${at.base}${path}`));
   const lines = [
-    `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store})${at.protocols ? ` over ${at.protocols}` : ''}`,
+    `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store}${at.workers > 1 ? `, ${at.workers} workers` : ''})${at.protocols ? ` over ${at.protocols}` : ''}`,
   ];
   if (at.h2c && (at.demo || at.dashboard)) {
     lines.push(
@@ -418,6 +425,7 @@ Examples:
   siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
   siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
   siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
+  siar serve --workers auto --publisher-jwt-key "$SECRET"   every core, one hub (memory store shared)
   SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
   siar serve --issuer https://auth.example.com --jwks-url https://auth.example.com/jwks.json \\
     --resource-identifier https://hub.example.com/.well-known/mercure --no-draft-07

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { HealthAnswer, HubGroup } from './cluster/hub-group.js';
 import type { DashboardFigures } from './dashboard-figures.js';
 import type { HubCounters } from './metrics.js';
 import type { HubStore } from './stores/store.js';
@@ -14,7 +15,7 @@ export type HubStats = Omit<
 >;
 
 /** Selectors listed in `topSelectors`. */
-const TOP_SELECTORS = 20;
+export const TOP_SELECTORS = 20;
 
 /** What the hub's figures are read from. */
 export interface HealthParts {
@@ -22,6 +23,8 @@ export interface HealthParts {
   readonly counters: HubCounters;
   readonly subscribers: { readonly size: number; selectorCounts(): Map<string, number> };
   readonly lifecycle: { readonly closing: boolean };
+  /** Set when this process is one of several serving as the hub: `/healthz` then speaks for them all. */
+  readonly group?: HubGroup;
 }
 
 /** The hub's figures now. */
@@ -43,18 +46,20 @@ export function hubStats({ store, counters, subscribers }: HealthParts): HubStat
 }
 
 /** `GET /healthz`: 200 while the store is up and the hub open, else 503; the state in JSON. */
-export function answerHealth(res: ServerResponse, { store, subscribers, lifecycle }: HealthParts): void {
+export function answerHealth(
+  res: ServerResponse,
+  { store, subscribers, lifecycle, group }: HealthParts,
+): void {
   const health = store.health();
   const closing = lifecycle.closing;
   res.writeHead(health.ok && !closing ? 200 : 503, {
     'content-type': 'application/json',
     'cache-control': 'no-store',
   });
-  res.end(
-    JSON.stringify({
-      status: closing ? 'closing' : health.ok ? 'ok' : 'degraded',
-      store: { kind: store.kind, ...health },
-      subscribers: subscribers.size,
-    }),
-  );
+  const answer: HealthAnswer = {
+    status: closing ? 'closing' : health.ok ? 'ok' : 'degraded',
+    store: { kind: store.kind, ...health },
+    subscribers: subscribers.size,
+  };
+  res.end(JSON.stringify(group ? group.health(answer) : answer));
 }

@@ -1,6 +1,7 @@
 import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
 import { type Logger, stderrLogger } from '../server/logger.js';
+import type { HubGroup } from './cluster/hub-group.js';
 import { HubError } from './errors.js';
 import type { JwtKeyOptions } from './oauth/key-source.js';
 import type { UpdateLimits } from './publish.js';
@@ -92,6 +93,12 @@ export interface HubOptions {
   shutdownRetryMs?: number;
   /** Where log lines go. Default: warnings on stderr. */
   logger?: Logger;
+  /**
+   * The processes this hub serves as one with, when it is one of several (`joinHubPrimary()` in a
+   * node:cluster worker gives it): subscribers are then admitted against the whole hub's limits, and
+   * `/healthz`, `/metrics` and the dashboard speak for the whole hub. Default: none, this process is the hub.
+   */
+  group?: HubGroup;
 }
 
 /** Tokens the demo page offers its visitor (development only). */
@@ -164,6 +171,7 @@ export interface HubSettings {
   readonly metrics: boolean;
   readonly shutdownRetryMs: number;
   readonly logger: Logger;
+  readonly group: HubGroup | undefined;
 }
 
 /** `integerOption` reporting with the hub's error class: a `HubError` with code `invalid-option`. */
@@ -219,5 +227,6 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
     metrics: options.metrics ?? true,
     shutdownRetryMs: int('shutdownRetryMs', DEFAULT_SHUTDOWN_RETRY_MS),
     logger: options.logger ?? stderrLogger,
+    group: options.group,
   };
 }

@@ -1,3 +1,6 @@
+export type { HubGroup } from './cluster/hub-group.js';
+export { type HubWorker, type JoinOptions, joinHubPrimary } from './cluster/join.js';
+export { HubPrimary, type HubPrimaryOptions } from './cluster/primary.js';
 export { HubError, type HubErrorCode } from './errors.js';
 export { siarHubFastify } from './fastify.js';
 export type { HubStats } from './health.js';

@@ -100,7 +100,15 @@ export class Subscribers {
       return;
     }
     const address = this.clientAddress(req);
-    this.admit(address);
+    const group = settings.group;
+    // The whole hub's limits first (an await), then this process's with its registration (no await between).
+    if (group !== undefined) await group.admit(address);
+    try {
+      this.admit(address);
+    } catch (error) {
+      group?.leave(address);
+      throw error;
+    }
     const lastEventId = requestedLastEventId(req.headers, request.query, settings.draft07);
     const subscriber = new Subscriber(newUpdateId(), selectors, auth?.grants, address);
     if (lastEventId !== undefined) subscriber.phase = replaying();
@@ -127,6 +135,7 @@ export class Subscribers {
       return;
     }
     const headers: Record<string, string> = { ...SUBSCRIBE_HEADERS };
+    if (group !== undefined) headers['x-siar-worker'] = group.member;
     if (lastEventId !== undefined)
       Object.assign(headers, lastEventIdHeaders(found ? lastEventId : 'earliest'));
     const stream = req.open({
@@ -245,6 +254,7 @@ export class Subscribers {
     if (count === 0) this.perAddress.delete(subscriber.address);
     else this.perAddress.set(subscriber.address, count);
     this.counters.subscribersConnected--;
+    this.settings.group?.leave(subscriber.address);
     const timer = this.deadlines.get(subscriber);
     if (timer !== undefined) {
       clearTimeout(timer);
