@@ -1,3 +1,6 @@
+// Past 400 lines: `siar serve`'s flag table (one entry per flag: its name, environment variables,
+// default and help) is most of it, kept beside the command it describes; the hub's start-up is in
+// serve-hub.ts and serve-workers.ts.
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
