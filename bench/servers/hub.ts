@@ -18,6 +18,8 @@ export function hubServer(
   store: 'memory' | 'sqlite' | EngineName,
   profileDir: string | undefined,
   protocol: 'http1' | 'h2c' = 'http1',
+  /** More of `siar serve`'s arguments (`--workers 3`). */
+  args: readonly string[] = [],
 ): ServerUnderTest {
   const engine = store === 'memory' || store === 'sqlite' ? undefined : ENGINES[store];
   return {
@@ -50,6 +52,7 @@ export function hubServer(
         spec,
         // Many streams of the load generator share each connection over h2c.
         ...(protocol === 'h2c' ? ['--h2c'] : []),
+        ...args,
       ]);
       const stop = async () => {
         // With a profile, the hub must exit by itself for V8 to write it: give it time.

@@ -3,7 +3,8 @@
  * directory: one worker, `master_process off` and `daemon off` so the bench's child is the
  * process serving (its CPU and memory are that one process), descriptors up to the 20,000 a
  * process may hold here and connection slots above that, logs and pid file in the directory,
- * nothing written elsewhere.
+ * nothing written elsewhere. With more workers (bench/workers.ts), a master process and
+ * `reuseport`: the kernel spreads the connections over the workers.
  * Subscribers: `/sub` (EventSource; nchan answers 403 without `Accept: text/event-stream`),
  * publishers: `POST /pub`, one channel.
  */
@@ -12,6 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort } from '../../test/helpers/net.js';
 import { launch, removeTempDir, tempDir } from '../lib/children.js';
+import { processTree } from '../lib/proc.js';
 import { peerEndpoints, type ServerUnderTest } from './index.js';
 
 export const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
@@ -25,12 +27,16 @@ const MAX_DESCRIPTORS = 20_000;
  */
 const WORKER_CONNECTIONS = 24_000;
 
-/** The nginx configuration of one run. */
-export function nchanConfig(dir: string, port: number): string {
+/** The nginx configuration of one run, with `workers` worker processes. */
+export function nchanConfig(dir: string, port: number, workers = 1): string {
+  // As root, nginx runs its workers as nobody unless told: they could not use the run's directory.
+  const processes =
+    workers === 1
+      ? 'master_process off;\nworker_processes 1;'
+      : `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes ${workers};`;
   return `load_module ${NCHAN_MODULE};
 daemon off;
-master_process off;
-worker_processes 1;
+${processes}
 worker_rlimit_nofile ${MAX_DESCRIPTORS};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -47,7 +53,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   nchan_max_reserved_memory 256M;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${workers === 1 ? '' : ' reuseport'};
     location = /sub {
       nchan_subscriber eventsource;
       nchan_channel_id bench;
@@ -102,10 +108,10 @@ export function nchanVersions(): { nginx?: string; nchan?: string } {
   return versions;
 }
 
-export function nchanServer(): ServerUnderTest {
+export function nchanServer(workers = 1): ServerUnderTest {
   return {
     name: 'nchan',
-    label: 'nchan (nginx)',
+    label: workers === 1 ? 'nchan (nginx)' : `nchan, ${workers} nginx workers`,
     async unavailable() {
       if (!existsSync(NGINX)) return `nginx not found at ${NGINX} (apt-get install nginx libnginx-mod-nchan)`;
       if (!existsSync(NCHAN_MODULE))
@@ -127,11 +133,22 @@ export function nchanServer(): ServerUnderTest {
     async start() {
       const port = await freePort();
       const dir = tempDir('nchan');
-      writeFileSync(`${dir}/nginx.conf`, nchanConfig(dir, port));
+      writeFileSync(`${dir}/nginx.conf`, nchanConfig(dir, port, workers));
       const child = launch('nchan', NGINX, ['-p', dir, '-c', `${dir}/nginx.conf`, '-e', `${dir}/error.log`]);
-      // nchan 1.3.6 aborts ("double free") on SIGTERM without a master process: the bench kills it.
+      // nchan 1.3.6 aborts ("double free") on SIGTERM without a master process: the bench kills it,
+      // and a master's workers too (they would outlive it).
       const stop = async () => {
+        const workerPids = processTree(child.pid)
+          .map(({ pid }) => pid)
+          .filter((pid) => pid !== child.pid);
         await child.stop('SIGKILL');
+        for (const pid of workerPids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Gone with its master.
+          }
+        }
         removeTempDir(dir);
       };
       try {

@@ -1,12 +1,15 @@
+// Past 400 lines: `siar serve`'s flag table (one entry per flag: its name, environment variables,
+// default and help) is most of it, kept beside the command it describes; the hub's start-up is in
+// serve-hub.ts and serve-workers.ts.
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { DASHBOARD_TOPIC } from '../hub/dashboard-figures.js';
-import { closeHubServer, createHubServer, type HubServer } from '../hub/hub-server.js';
+import type { HubServerOptions } from '../hub/hub-server.js';
 import {
-  createHub,
+  createAccessToken,
   createToken,
   DEFAULT_MEMORY_HISTORY,
   DEFAULT_STORE_TIMEOUT_MS,
-  type Hub,
   type HubOptions,
   type HubStore,
   JWT_ALGORITHMS,
@@ -15,12 +18,18 @@ import { openStore, StoreSpecError } from '../hub/stores/open.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES, stderrLogger } from '../server/index.js';
 import { defineCommand } from './command.js';
 import { defineFlags, type FlagValues, flagMistake } from './flags.js';
+import { type Serving, SHUTDOWN_BOUND_MS, startHub, stopHub } from './serve-hub.js';
 import { listeningOptions, TLS_FLAGS } from './serve-tls.js';
+import { serveAsWorker, serveWorkers, workerCount } from './serve-workers.js';
 import { styleFor } from './style.js';
 import { UsageError } from './usage-error.js';
 
 /** Where a hub that made its own development key listens unless --host says otherwise: this machine only. */
 const DEVELOPMENT_HOST = '127.0.0.1';
+/** The issuer of the access tokens a hub with a development key makes, unless --issuer names one. */
+const DEVELOPMENT_ISSUER = 'urn:siar:development';
+/** Lifetime of the access token a hub with a development key prints (access tokens must expire). */
+const DEVELOPMENT_ACCESS_TOKEN_LIFETIME = '12h';
 
 const FLAGS = defineFlags({
   port: {
@@ -68,6 +77,32 @@ const FLAGS = defineFlags({
     choices: JWT_ALGORITHMS,
     defaultText: '--jwt-algorithm',
     help: "the subscriber key's algorithm, when it is not the publisher key's",
+  },
+  issuer: {
+    kind: 'string',
+    value: '<iss>',
+    env: ['SIAR_ISSUER'],
+    defaultText: `none (${DEVELOPMENT_ISSUER} with a development key)`,
+    help: 'the issuer (iss) of access tokens (draft-08) that the keys above verify',
+  },
+  'jwks-url': {
+    kind: 'string',
+    value: '<url>',
+    env: ['SIAR_JWKS_URL'],
+    help: "the issuer's JSON Web Key Set (https:, http: or file:): its keys verify its access tokens too",
+  },
+  'resource-identifier': {
+    kind: 'string',
+    value: '<url>',
+    env: ['SIAR_RESOURCE_IDENTIFIER'],
+    defaultText: "the hub's URL, as each request reaches it",
+    help: "the aud access tokens must hold, and the resource of the hub's metadata",
+  },
+  'draft-07': {
+    kind: 'boolean',
+    default: true,
+    env: ['SIAR_DRAFT_07'],
+    help: 'speak draft-08 (Mercure 1.0) alone: no topic selectors, no draft-07 tokens, no token in the URL',
   },
   anonymous: {
     kind: 'boolean',
@@ -130,7 +165,14 @@ const FLAGS = defineFlags({
     value: '<n>',
     env: ['SIAR_MAX_SUBSCRIBERS'],
     defaultText: '50000',
-    help: 'subscribers at once',
+    help: 'subscribers at once (of the whole hub, whatever the --workers)',
+  },
+  workers: {
+    kind: 'string',
+    value: '<n|auto>',
+    env: ['SIAR_WORKERS'],
+    default: '1',
+    help: 'processes serving as one hub on the one port (one history, limits and figures); auto: one per core',
   },
   'max-buffered-bytes': {
     kind: 'integer',
@@ -186,9 +228,16 @@ function developmentNotice(key: string, publisherToken: string, subscriberToken:
 }
 
 async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
+  // A worker of `--workers` is told what to serve by its primary, which checked the options.
+  if (cluster.isWorker) return serveAsWorker();
+  const workers = workerCount(values.workers);
   const { port, demo, dashboard, 'jwt-algorithm': algorithm } = values;
   const subscriberKey = values['subscriber-jwt-key'];
-  const development = values['publisher-jwt-key'] === undefined && subscriberKey === undefined;
+  const development =
+    values['publisher-jwt-key'] === undefined &&
+    subscriberKey === undefined &&
+    values['jwks-url'] === undefined;
+  const issuer = values.issuer ?? (development ? DEVELOPMENT_ISSUER : undefined);
   const host = values.host ?? (development ? DEVELOPMENT_HOST : undefined);
   const listening = listeningOptions(values);
   // The store last, once every other option is known good: nothing is printed before every option is checked.
@@ -218,6 +267,10 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
       subscriberKey === undefined
         ? undefined
         : { key: subscriberKey, algorithm: values['subscriber-jwt-algorithm'] ?? algorithm },
+    issuer,
+    jwksUrl: values['jwks-url'],
+    resourceIdentifier: values['resource-identifier'],
+    draft07: values['draft-07'],
     anonymous: values.anonymous,
     corsOrigins: origins(values['cors-origin']),
     publishOrigins: origins(values['publish-origin']),
@@ -232,70 +285,64 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     dashboard,
     logger: stderrLogger,
   };
-  let hub: Hub;
-  try {
-    // createHub refuses a key it cannot use (an empty key file, say) at once; ready() the rest.
-    hub = createHub(options);
-    await hub.ready();
-  } catch (error) {
-    throw new UsageError(
-      `${(error as Error).message}\nCheck the key and store options: siar serve --help lists them.`,
-      1,
-    );
-  }
-  let server: HubServer;
-  try {
-    server = createHubServer(hub, { ...listening.server, logger: stderrLogger });
-  } catch (error) {
-    await hub.close();
-    throw new UsageError(`Cannot serve with this certificate and key: ${(error as Error).message}`, 1);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError(
-          error.code === 'EADDRINUSE'
-            ? `Port ${port} is already in use: pick another with --port.`
-            : error.message,
-          1,
-        ),
-      ),
-    );
-    server.listen(port, host, resolve);
-  });
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-  const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${actualPort}`;
+  const serving =
+    workers === 1
+      ? await serveHere(options, listening.server, port, host)
+      : await serveWorkers({
+          count: workers,
+          options,
+          server: listening.server,
+          port,
+          host,
+          store: values.store,
+          redisCluster: values['redis-cluster'],
+        });
+  const base = `${listening.scheme}://${host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost'}:${serving.port}`;
+  // Its audience is the hub's URL as printed: known only now that the hub listens.
+  const accessTokenNote =
+    development && publisherKey !== undefined && issuer !== undefined
+      ? await developmentAccessTokenNote(
+          publisherKey,
+          issuer,
+          values['resource-identifier'] ?? `${base}/.well-known/mercure`,
+        )
+      : undefined;
+
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (reason: string, code: number) => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write(`${signal}: shutting down…\n`);
+      process.stdout.write(`${reason}: shutting down…\n`);
       // Bounded: whatever hangs, the process exits within 10 s. Whatever hangs also keeps the
       // event loop alive (a store's socket, say), so returning a status would not end the process.
       const force = setTimeout(() => {
         process.stderr.write(
-          `${warnStyle.red('siar:')} the hub did not shut down within 10 s (a store that does not answer?); exiting.\n`,
+          `${warnStyle.red('siar:')} the hub did not shut down within ${SHUTDOWN_BOUND_MS / 1000} s (a store that does not answer?); exiting.\n`,
         );
         process.exit(1);
-      }, 10_000);
+      }, SHUTDOWN_BOUND_MS);
       force.unref();
-      // GOAWAY on HTTP/2 connections, then retry: and the end of every stream.
-      closeHubServer(server, { graceMs: 5000 })
+      serving
+        .close()
         .then(() => {
           clearTimeout(force);
-          resolve(0);
+          resolve(code);
         })
         .catch(() => resolve(1));
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    serving.failed?.then((message) => {
+      process.stderr.write(`${warnStyle.red('siar:')} ${message}\n`);
+      stop('workers failing', 1);
+    });
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
+    process.once('SIGINT', () => stop('SIGINT', 0));
     // The banner says the hub is ready, so a signal sent on seeing it must find the handlers above.
     process.stdout.write(
       banner({
         base,
         store: values.store.split(':')[0] as string,
+        workers,
         protocols: listening.protocols,
         h2c: listening.server.h2c === true,
         demo,
@@ -303,13 +350,43 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
         dashboardToken,
       }),
     );
+    if (accessTokenNote !== undefined) warn(accessTokenNote);
   });
+}
+
+/** One process serves: the hub, its server, listening. */
+async function serveHere(
+  options: HubOptions,
+  server: HubServerOptions,
+  port: number,
+  host: string | undefined,
+): Promise<Serving> {
+  const running = await startHub(options, server, port, host);
+  return { port: running.port, close: () => stopHub(running) };
+}
+
+/** The development hub's access token (draft-08), with what it is for. */
+async function developmentAccessTokenNote(
+  key: Parameters<typeof createAccessToken>[1],
+  issuer: string,
+  audience: string,
+): Promise<string> {
+  const accessToken = await createAccessToken({ publish: ['*'], subscribe: ['*'] }, key, {
+    issuer,
+    audience,
+    expiresIn: DEVELOPMENT_ACCESS_TOKEN_LIFETIME,
+  });
+  return (
+    `an access token (draft-08: Authorization header or cookie, never the URL) of issuer ${issuer}\n` +
+    `for ${audience}, valid ${DEVELOPMENT_ACCESS_TOKEN_LIFETIME}, publishing and receiving everything:\n  ${accessToken}`
+  );
 }
 
 /** What the hub prints once it listens: its URL, and the pages' links (paths, for h2c: through a proxy). */
 function banner(at: {
   base: string;
   store: string;
+  workers: number;
   protocols: string | undefined;
   h2c: boolean;
   demo: boolean;
@@ -319,7 +396,7 @@ function banner(at: {
   const style = styleFor(process.stdout);
   const page = (path: string) => (at.h2c ? path : style.cyan(`${at.base}${path}`));
   const lines = [
-    `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store})${at.protocols ? ` over ${at.protocols}` : ''}`,
+    `${style.bold('Siar hub')} listening on ${style.cyan(`${at.base}/.well-known/mercure`)} (store: ${at.store}${at.workers > 1 ? `, ${at.workers} workers` : ''})${at.protocols ? ` over ${at.protocols}` : ''}`,
   ];
   if (at.h2c && (at.demo || at.dashboard)) {
     lines.push(
@@ -341,8 +418,9 @@ function banner(at: {
 export const command = defineCommand({
   name: 'serve',
   usage: '[options]',
-  about: `Runs a Mercure hub (draft-dunglas-mercure-07): subscribers connect to /.well-known/mercure with
-EventSource, publishers POST updates there. Every option can also be set by the environment
+  about: `Runs a Mercure hub: Mercure 1.0 (draft-dunglas-mercure-08) and draft-07 on one endpoint.
+Subscribers connect to /.well-known/mercure with EventSource (match=, match_urlpattern=, or
+draft-07's topic=), publishers POST updates there. Every option can also be set by the environment
 variable named in brackets (the option wins; an empty variable counts as unset).`,
   flags: FLAGS,
   more: `With no key set, the hub makes a development key, prints it with ready-to-use tokens and a link
@@ -351,6 +429,10 @@ key of your own for anything but trying it out. The dashboard needs a subscriber
 mercure.subscribe claim matches ${DASHBOARD_TOPIC}:
 siar token --subscribe '${DASHBOARD_TOPIC}' --key "$SECRET" prints one.
 
+Access tokens (draft-08: typ at+jwt, authorization_details) are verified with the keys above when
+their iss is --issuer, and with the keys of --jwks-url; their aud must hold --resource-identifier.
+siar token --issuer <iss> --audience <hub URL> --publish '*' --key "$SECRET" prints one.
+
 Examples:
   siar serve --demo                        try it: demo page at /, dashboard link printed
   siar serve --publisher-jwt-key "$SECRET" --cors-origin https://app.example.com --store sqlite:hub.db
@@ -358,7 +440,10 @@ Examples:
   siar serve --tls-cert cert.pem --tls-key key.pem --publisher-jwt-key "$SECRET"   HTTP/2 over HTTPS
   siar serve --dev-tls --demo              https://localhost:3000/, self-signed, past 6 tabs
   siar serve --store 'redis://127.0.0.1:6379/0?prefix=app' --publisher-jwt-key "$SECRET" --port 3001
+  siar serve --workers auto --publisher-jwt-key "$SECRET"   every core, one hub (memory store shared)
   SIAR_PORT=8080 SIAR_DASHBOARD=0 siar serve --publisher-jwt-key "$SECRET"
+  siar serve --issuer https://auth.example.com --jwks-url https://auth.example.com/jwks.json \\
+    --resource-identifier https://hub.example.com/.well-known/mercure --no-draft-07
 `,
   run,
 });

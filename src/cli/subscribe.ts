@@ -27,7 +27,18 @@ raw:    the events re-encoded as text/event-stream`,
     kind: 'list',
     short: 't',
     value: '<topic>',
-    help: 'add a topic=<topic> query parameter, as a Mercure hub (/.well-known/mercure) expects (repeatable)',
+    help: "add a topic=<topic> query parameter: a Mercure hub's draft-07 selector (exact, URI template or *) (repeatable)",
+  },
+  match: {
+    kind: 'list',
+    short: 'm',
+    value: '<topic>',
+    help: 'add a match=<topic> query parameter: a Mercure 1.0 (draft-08) exact topic, or * (repeatable)',
+  },
+  'match-urlpattern': {
+    kind: 'list',
+    value: '<pattern>',
+    help: 'add a match_urlpattern=<pattern> query parameter: a Mercure 1.0 URL Pattern (repeatable)',
   },
   count: { kind: 'string', short: 'n', value: '<N>', help: 'exit after N events' },
   timeout: { kind: 'string', value: '<seconds>', help: 'exit after this many seconds (fractions allowed)' },
@@ -64,6 +75,9 @@ function settings(values: FlagValues<typeof FLAGS>, positionals: string[]): Sett
     throw usageError(`"${url.href}" is not an http: or https: URL.`);
   }
   for (const topic of values.topic ?? []) url.searchParams.append('topic', topic);
+  for (const topic of values.match ?? []) url.searchParams.append('match', topic);
+  for (const pattern of values['match-urlpattern'] ?? [])
+    url.searchParams.append('match_urlpattern', pattern);
 
   const headers: Record<string, string> = {};
   for (const header of values.header ?? []) {
@@ -134,17 +148,18 @@ function formatter(format: Format, color: boolean, startId: string): (event: Par
 function hint(error: ClientError, url: URL): string {
   if (error.code === 'http-status') {
     if (error.status === 401 || error.status === 403) {
-      return "Check the credentials: pass a token with --header 'Authorization: Bearer TOKEN' (a Mercure hub also reads --header 'Cookie: mercureAuthorization=TOKEN').";
+      return "Check the credentials: pass a token with --header 'Authorization: Bearer TOKEN' (a Mercure hub also reads it from the cookie: --header 'Cookie: __Secure-mercure_access_token=TOKEN', or mercureAuthorization for a draft-07 token).";
     }
     if (error.status === 404) {
-      return 'Check the URL (a Mercure hub subscribes at /.well-known/mercure?topic=…).';
+      return 'Check the URL (a Mercure hub subscribes at /.well-known/mercure?match=…).';
     }
+    const selectors = ['topic', 'match', 'match_urlpattern'];
     if (
       error.status === 400 &&
       url.pathname.endsWith('/.well-known/mercure') &&
-      !url.searchParams.has('topic')
+      !selectors.some((name) => url.searchParams.has(name))
     ) {
-      return 'A Mercure hub needs at least one topic: add --topic <topic>.';
+      return 'A Mercure hub needs at least one selector: add --match <topic>, --match-urlpattern <pattern> or --topic <topic>.';
     }
     return '';
   }
@@ -259,7 +274,9 @@ Connection notices and errors go to stderr; stdout holds only events.`,
   2  a usage error
 
 Examples:
-  siar subscribe http://localhost:3000/.well-known/mercure --topic https://example.com/books/1
+  siar subscribe http://localhost:3000/.well-known/mercure --match https://example.com/books/1
+  siar subscribe http://localhost:3000/.well-known/mercure --match-urlpattern 'https://example.com/books/:id'
+  siar subscribe http://localhost:3000/.well-known/mercure --topic 'https://example.com/books/{id}'
   siar subscribe https://api.example.com/events -H 'Authorization: Bearer TOKEN' --count 10
   siar subscribe http://localhost:3000/events --format json | jq .data
 `,

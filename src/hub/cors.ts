@@ -34,7 +34,8 @@ export class HubCors {
       credentials: origins !== '*',
       methods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control'],
-      exposeHeaders: ['Last-Event-ID'],
+      // The replay cursor of both generations, and the subscriptions API's Link (its cursor, draft-08).
+      exposeHeaders: ['Last-Event-ID', 'Mercure-Last-Event-ID', 'Link'],
     });
   }
 

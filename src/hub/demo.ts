@@ -23,21 +23,23 @@ async function load(file: string): Promise<Buffer> {
 }
 
 /**
- * Serves the demo page and its configuration; returns false for paths that are not the demo's.
- * Tokens are handed to the page only when the operator passed them (the development setup).
+ * Serves the demo page and its configuration (whether the hub lets anonymous subscribers in and
+ * reads draft-07 selectors); returns false for paths that are not the demo's. Tokens are handed to
+ * the page only when the operator passed them (the development setup).
  */
 export async function serveDemo(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   demo: true | { publisherToken?: string; subscriberToken?: string },
-  anonymous: boolean,
+  hub: { anonymous: boolean; draft07: boolean },
 ): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (path === '/demo/config.json') {
     const tokens = demo === true ? {} : demo;
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify({ hub: '/.well-known/mercure', anonymous, ...tokens }));
+    const { anonymous, draft07 } = hub;
+    res.end(JSON.stringify({ hub: '/.well-known/mercure', anonymous, draft07, ...tokens }));
     return true;
   }
   const entry = FILES[path];

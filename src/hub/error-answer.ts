@@ -2,6 +2,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../server/logger.js';
+import { withResourceMetadata } from './bearer-challenge.js';
 import { HubError } from './errors.js';
 
 /**
@@ -15,10 +16,14 @@ interface ErrorAnswer {
   body: string;
 }
 
-function errorAnswer(error: HubError): ErrorAnswer {
+/** Every Bearer challenge names where the hub's metadata is (RFC 9728 §5.1), whatever the token's generation. */
+function errorAnswer(error: HubError, resourceMetadata: string): ErrorAnswer {
   return {
     status: error.status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', ...error.headers },
+    headers: {
+      'content-type': 'text/plain; charset=utf-8',
+      ...withResourceMetadata(error.headers, resourceMetadata),
+    },
     body: `${error.message}\n`,
   };
 }
@@ -33,13 +38,21 @@ export function asHubError(error: unknown, logger: Logger): HubError {
   return error;
 }
 
-/** Answers `error` on a node:http (or http2) response; a response already begun is cut off. */
-export function answerError(req: IncomingMessage, res: ServerResponse, error: HubError): void {
+/**
+ * Answers `error` on a node:http (or http2) response; a response already begun is cut off.
+ * `resourceMetadata`: the URL of the hub's metadata, as the request reached the hub.
+ */
+export function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: HubError,
+  resourceMetadata: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const { status, headers, body } = errorAnswer(error);
+  const { status, headers, body } = errorAnswer(error, resourceMetadata);
   // A body left unread would have to be drained before the connection could serve another request:
   // HTTP/1.1 closes the connection. HTTP/2 forbids that header; there, once the answer is out, a
   // RST_STREAM with NO_ERROR tells a client still sending to stop (RFC 9113 §8.1) — else a body
@@ -64,9 +77,10 @@ export function answerErrorOnSocket(
   httpVersion: string,
   error: HubError,
   extraHeaders: Record<string, string>,
+  resourceMetadata: string,
 ): void {
   if (socket.destroyed) return;
-  const { status, headers, body } = errorAnswer(error);
+  const { status, headers, body } = errorAnswer(error, resourceMetadata);
   const all: Record<string, string> = {
     ...extraHeaders,
     ...headers,

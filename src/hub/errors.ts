@@ -52,15 +52,6 @@ export class HubError extends Error {
 }
 
 /**
- * The 401 for a token that cannot be used, with its RFC 6750 challenge: `error` is `invalid_token`
- * (a bad token) or `invalid_request` (a malformed Authorization header).
- */
-export function invalidToken(description: string, error = 'invalid_token'): HubError {
-  const header = `Bearer realm="mercure", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`;
-  return new HubError('unauthorized', description, { 'www-authenticate': header });
-}
-
-/**
  * The 503 for a store that failed (its own `HubError`, such as a deadline's, passes through); the
  * cause is logged, the client is told to try again.
  */

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { HealthAnswer, HubGroup } from './cluster/hub-group.js';
 import type { DashboardFigures } from './dashboard-figures.js';
 import type { HubCounters } from './metrics.js';
 import type { HubStore } from './stores/store.js';
@@ -14,7 +15,7 @@ export type HubStats = Omit<
 >;
 
 /** Selectors listed in `topSelectors`. */
-const TOP_SELECTORS = 20;
+export const TOP_SELECTORS = 20;
 
 /** What the hub's figures are read from. */
 export interface HealthParts {
@@ -22,6 +23,8 @@ export interface HealthParts {
   readonly counters: HubCounters;
   readonly subscribers: { readonly size: number; selectorCounts(): Map<string, number> };
   readonly lifecycle: { readonly closing: boolean };
+  /** Set when this process is one of several serving as the hub: `/healthz` then speaks for them all. */
+  readonly group?: HubGroup;
 }
 
 /** The hub's figures now. */
@@ -45,7 +48,7 @@ export function hubStats({ store, counters, subscribers }: HealthParts): HubStat
 /** `GET /healthz`: 200 while the store is up and the hub open, else 503; the state in JSON. */
 export function answerHealth(
   res: ServerResponse,
-  { store, subscribers, lifecycle, counters }: HealthParts,
+  { store, subscribers, lifecycle, counters, group }: HealthParts,
 ): void {
   const health = store.health();
   const closing = lifecycle.closing;
@@ -53,13 +56,13 @@ export function answerHealth(
     'content-type': 'application/json',
     'cache-control': 'no-store',
   });
+  const answer: HealthAnswer = {
+    status: closing ? 'closing' : health.ok ? 'ok' : 'degraded',
+    store: { kind: store.kind, ...health },
+    subscribers: subscribers.size,
+  };
+  // The most it holds (maxSubscribers, within the descriptor limit: capacity.ts); a group's are its processes'.
   res.end(
-    JSON.stringify({
-      status: closing ? 'closing' : health.ok ? 'ok' : 'degraded',
-      store: { kind: store.kind, ...health },
-      subscribers: subscribers.size,
-      // The most it holds: maxSubscribers, within the descriptor limit (capacity.ts).
-      capacity: counters.subscriberCapacity,
-    }),
+    JSON.stringify(group ? group.health(answer) : { ...answer, capacity: counters.subscriberCapacity }),
   );
 }

@@ -1,9 +1,10 @@
 import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
-import { type Logger, stderrLogger } from '../server/logger.js';
+import { type Logger, silentLogger, stderrLogger } from '../server/logger.js';
 import { descriptorBudget, subscriberCapacity } from './capacity.js';
+import type { HubGroup } from './cluster/hub-group.js';
 import { HubError } from './errors.js';
-import type { JwtKeyOptions } from './jwt-verifier.js';
+import type { JwtKeyOptions } from './oauth/key-source.js';
 import type { UpdateLimits } from './publish.js';
 import { DEFAULT_STORE_TIMEOUT_MS, type HubStore } from './stores/store.js';
 
@@ -13,6 +14,28 @@ export interface HubOptions {
   publisherJwt?: JwtKeyOptions;
   /** Key checking subscribers' tokens. Default: the publisher key. */
   subscriberJwt?: JwtKeyOptions;
+  /**
+   * The issuer of draft-08 access tokens (their `iss`, compared exactly) whose tokens the keys above
+   * verify, and those of `jwksUrl`. Without it the hub takes draft-07 tokens only.
+   */
+  issuer?: string;
+  /**
+   * Where the issuer's JSON Web Key Set is (`https:`, `http:` or `file:`): its public keys verify the
+   * issuer's access tokens beside the keys above. Loaded before the hub is ready, kept 10 minutes,
+   * loaded again when a token names a key it lacks. Needs `issuer`.
+   */
+  jwksUrl?: string;
+  /**
+   * The hub's resource identifier: what access tokens must hold in `aud`, and the `resource` of its
+   * metadata. Default: the hub's URL as each request reached it (`https://host/.well-known/mercure`).
+   */
+  resourceIdentifier?: string;
+  /**
+   * Speak draft-07 beside draft-08 (Mercure 1.0): `topic` selectors, tokens with a `mercure` claim,
+   * the `authorization` query parameter, the `mercureAuthorization` cookie, `lastEventID`. Default
+   * true; false leaves draft-08 alone.
+   */
+  draft07?: boolean;
   /** Let subscribers without a token in (they get public updates only). Default false. */
   anonymous?: boolean;
   /**
@@ -22,7 +45,7 @@ export interface HubOptions {
   corsOrigins?: readonly string[] | '*';
   /** Origins allowed to publish with the cookie alone (CSRF protection). Default: none. */
   publishOrigins?: readonly string[] | '*';
-  /** Name of the cookie holding the token. Default `mercureAuthorization`. */
+  /** Name of the cookie holding a draft-07 token. Default `mercureAuthorization` (draft-08's is `__Secure-mercure_access_token`). */
   cookieName?: string;
   /** The store. Default: a memory store keeping `historySize` updates. */
   store?: HubStore;
@@ -81,6 +104,12 @@ export interface HubOptions {
   shutdownRetryMs?: number;
   /** Where log lines go. Default: warnings on stderr. */
   logger?: Logger;
+  /**
+   * The processes this hub serves as one with, when it is one of several (`joinHubPrimary()` in a
+   * node:cluster worker gives it): subscribers are then admitted against the whole hub's limits, and
+   * `/healthz`, `/metrics` and the dashboard speak for the whole hub. Default: none, this process is the hub.
+   */
+  group?: HubGroup;
 }
 
 /** Tokens the demo page offers its visitor (development only). */
@@ -123,6 +152,14 @@ type NumericOption = {
 
 /** The options of a hub with every default filled in and every number checked. */
 export interface HubSettings {
+  readonly draft07: boolean;
+  /** The configured resource identifier; undefined: each request's hub URL. */
+  readonly resourceIdentifier: string | undefined;
+  /**
+   * The authorization servers the metadata names: the issuer, when its keys come from a key set (an
+   * authorization server's); none when the issuer's tokens are signed with the hub's own keys.
+   */
+  readonly authorizationServers: readonly string[];
   readonly anonymous: boolean;
   readonly corsOrigins: readonly string[] | '*' | undefined;
   readonly publishOrigins: readonly string[] | '*';
@@ -146,6 +183,7 @@ export interface HubSettings {
   readonly metrics: boolean;
   readonly shutdownRetryMs: number;
   readonly logger: Logger;
+  readonly group: HubGroup | undefined;
 }
 
 /** `integerOption` reporting with the hub's error class: a `HubError` with code `invalid-option`. */
@@ -165,7 +203,18 @@ export function hubIntegerOption(
 export function resolveHubOptions(options: HubOptions): HubSettings {
   const int = (name: NumericOption, fallback: number) => hubIntegerOption(name, options[name], fallback);
   const logger = options.logger ?? stderrLogger;
+  const { resourceIdentifier } = options;
+  if (resourceIdentifier !== undefined && !URL.canParse(resourceIdentifier)) {
+    throw new HubError(
+      'invalid-option',
+      `resourceIdentifier "${resourceIdentifier}" is not a URL: it is the hub's URL as its clients know it, such as https://hub.example.com/.well-known/mercure.`,
+    );
+  }
   return {
+    draft07: options.draft07 ?? true,
+    resourceIdentifier,
+    authorizationServers:
+      options.issuer !== undefined && options.jwksUrl !== undefined ? [options.issuer] : [],
     anonymous: options.anonymous ?? false,
     corsOrigins: options.corsOrigins,
     publishOrigins: options.publishOrigins ?? [],
@@ -183,7 +232,9 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
       int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
       options.maxSubscribers !== undefined,
       descriptorBudget(),
-      logger,
+      // In a group the whole hub's maxSubscribers is given to each process, and the primary admits
+      // against each one's capacity (join.ts): a warning from each would name the whole hub's figure.
+      options.group === undefined ? logger : silentLogger,
     ),
     maxSubscribersPerAddress: int('maxSubscribersPerAddress', DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS),
     maxPendingUpdates: int('maxPendingUpdates', DEFAULT_MAX_PENDING_UPDATES),
@@ -199,5 +250,6 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
     metrics: options.metrics ?? true,
     shutdownRetryMs: int('shutdownRetryMs', DEFAULT_SHUTDOWN_RETRY_MS),
     logger,
+    group: options.group,
   };
 }

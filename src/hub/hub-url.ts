@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HUB_PATH } from './paths.js';
+import { resourceMetadataUrl } from './resource-metadata.js';
 
 /**
  * The hub's URL as a request reached it (`https://hub.example.com/.well-known/mercure`), for what
@@ -33,4 +35,42 @@ export function requestHubUrl(
 /** The resource identifier: the configured one, else the hub's URL as the request reached it. */
 export function resourceIdentifierOf(configured: string | undefined, hubUrl: string): string {
   return configured ?? hubUrl;
+}
+
+/** The hub as one request reached it: what draft-08 resolves against and checks tokens with. */
+export interface HubAddress {
+  /** The hub's URL (`requestHubUrl`). */
+  readonly hubUrl: string;
+  /** What an access token's `aud` must hold. */
+  readonly resourceIdentifier: string;
+  /** Where the hub's protected resource metadata is: what its Bearer challenges name. */
+  readonly resourceMetadata: string;
+}
+
+/** Addresses already worked out, by what they depend on: every request of a client brings the same host. */
+const addresses = new Map<string, HubAddress>();
+/** Most addresses remembered (hosts a hub is reached by, in practice a handful). */
+const ADDRESS_CACHE_SIZE = 256;
+
+/** The hub's address for a request with these headers, over TLS or not. */
+export function hubAddress(
+  headers: IncomingHttpHeaders,
+  encrypted: boolean,
+  settings: { trustProxy: boolean; resourceIdentifier: string | undefined },
+): HubAddress {
+  const { trustProxy, resourceIdentifier } = settings;
+  const proxied = trustProxy ? `${headers['x-forwarded-proto']} ${headers['x-forwarded-host']}` : '';
+  const key = `${encrypted} ${headers[':authority']} ${headers.host} ${proxied} ${resourceIdentifier}`;
+  let address = addresses.get(key);
+  if (address === undefined) {
+    const hubUrl = requestHubUrl(headers, { encrypted, hubPath: HUB_PATH, trustProxy });
+    address = {
+      hubUrl,
+      resourceIdentifier: resourceIdentifierOf(resourceIdentifier, hubUrl),
+      resourceMetadata: resourceMetadataUrl(hubUrl),
+    };
+    if (addresses.size >= ADDRESS_CACHE_SIZE) addresses.clear();
+    addresses.set(key, address);
+  }
+  return address;
 }

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { serverStats } from '../server/stats.js';
 import { Authorizer } from './authorization.js';
+import type { ProcessFigures } from './cluster/hub-group.js';
 import { HubCors } from './cors.js';
 import { DashboardFeed, type HubFigures } from './dashboard.js';
 import { type HubStats, hubStats } from './health.js';
@@ -51,7 +52,10 @@ export interface Hub {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** Creates a Mercure hub (draft-dunglas-mercure-07, as the reference hub v0.24 speaks it). */
+/**
+ * Creates a Mercure hub: Mercure 1.0 (draft-dunglas-mercure-08) and draft-07 (as the reference hub
+ * v0.24 speaks it) on one endpoint, unless `draft07: false` leaves the first alone.
+ */
 export function createHub(options: HubOptions = {}): Hub {
   return new MercureHub(options);
 }
@@ -89,7 +93,12 @@ class MercureHub implements Hub {
       storeUp: () => given.health().ok,
     };
     const store = boundStoreCalls(given, settings.storeTimeoutMs, counters, logger);
-    const metrics = settings.metrics ? new HubMetrics(counters, store.kind) : undefined;
+    const group = settings.group;
+    // With a group, /metrics reads the whole hub's counters; the hot paths count this process's.
+    const metrics = settings.metrics
+      ? new HubMetrics(group ? group.counters(counters) : counters, store.kind)
+      : undefined;
+    if (metrics && group) group.registerMetrics(metrics.registry);
     const presence = store.presence;
     this.dashboard = settings.dashboard
       ? new DashboardFeed(() => this.figures(), presence && (() => presence.nodes()))
@@ -137,8 +146,10 @@ class MercureHub implements Hub {
       metrics,
       subscribers,
       publisher,
+      group,
     };
     this.routes = new HubRoutes(this.parts);
+    group?.attach(() => this.localFigures());
   }
 
   ready(): Promise<void> {
@@ -165,7 +176,8 @@ class MercureHub implements Hub {
   }
 
   stats(): HubStats {
-    return hubStats(this.parts);
+    const { slowConsumersClosed: _slow, ...stats } = this.figures();
+    return stats;
   }
 
   metrics(): Promise<string> {
@@ -175,26 +187,28 @@ class MercureHub implements Hub {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (!(await this.lifecycle.close(options.graceMs ?? DEFAULT_CLOSE_GRACE_MS))) return;
     const { subscribers, settings, store, metrics } = this.parts;
+    // Every process's publishes in flight end before any stream: each subscriber gets them, then retry:.
+    if (settings.group !== undefined) await settings.group.drained().catch(() => {});
     subscribers.closeAll(settings.shutdownRetryMs);
     this.dashboard?.close();
+    settings.group?.close();
     await store.close();
     metrics?.registry.clear();
   }
 
-  /** The dashboard's figures, read once a second while someone watches. */
-  private figures(): HubFigures {
-    const { store, topSelectors, subscribers, subscribersTotal, historySize } = this.stats();
-    const { updatesPublished, updatesDispatched, deliveries } = this.parts.counters;
+  /** This process's figures. */
+  private localFigures(): ProcessFigures {
     return {
-      subscribers,
-      subscribersTotal,
-      updatesPublished,
-      updatesDispatched,
-      deliveries,
+      ...hubStats(this.parts),
       slowConsumersClosed: serverStats.slowConsumersClosed,
-      historySize,
-      store,
-      topSelectors,
+      publishRefused: this.parts.counters.publishRefused,
     };
+  }
+
+  /** The hub's figures (of every process, with a group): the dashboard reads them once a second while someone watches. */
+  private figures(): HubFigures {
+    const local = this.localFigures();
+    const { publishRefused: _refused, ...figures } = this.parts.group?.figures(local) ?? local;
+    return figures;
   }
 }

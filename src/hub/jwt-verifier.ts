@@ -1,44 +1,25 @@
-import type { KeyObject } from 'node:crypto';
-import { errors, importJWK, importSPKI, importX509, type JWK, jwtVerify } from 'jose';
-import { HubError, invalidToken } from './errors.js';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import { invalidToken } from './bearer-challenge.js';
+import { HubError } from './errors.js';
+import { JwksError } from './oauth/jwks.js';
+import type { KeySource } from './oauth/key-source.js';
+import type { TokenGeneration } from './oauth/presented-token.js';
+import { ACCESS_TOKEN } from './token-formats/access-token.js';
 import { MERCURE_CLAIM } from './token-formats/mercure-claim.js';
-import type { Grants, TokenFormat } from './token-formats/token-format.js';
+import type {
+  Grants,
+  TokenFormat,
+  TrustedKeys,
+  Verification,
+  VerifyContext,
+} from './token-formats/token-format.js';
 import type { SelectorCache } from './topic-selector.js';
 
-/** JWS algorithms a hub can be configured with. `none` is never one of them. */
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-
-/**
- * The key that checks tokens, and its algorithm. HMAC algorithms (`HS*`, the default `HS256`) take a
- * shared secret; the others take a public key: PEM (SPKI `BEGIN PUBLIC KEY` or an X.509
- * certificate), a JWK as JSON, or a `KeyObject`/`CryptoKey`. The algorithm comes from here, never
- * from the token.
- */
-export interface JwtKeyOptions {
-  key: string | Uint8Array | KeyObject | CryptoKey;
-  algorithm?: JwtAlgorithm;
-}
-
-/**
- * The token formats the hub reads, asked in this order which one recognizes a token: a format that
- * recognizes its own `typ` goes before draft-07's, which reads any token.
- */
-const TOKEN_FORMATS: readonly TokenFormat[] = [MERCURE_CLAIM];
+/** The format of each generation's tokens. */
+const TOKEN_FORMATS: Readonly<Record<TokenGeneration, TokenFormat>> = {
+  'draft-07': MERCURE_CLAIM,
+  'draft-08': ACCESS_TOKEN,
+};
 
 /** Verified tokens remembered, so a token presented again skips the signature check. */
 const VERIFIED_TOKEN_CACHE_SIZE = 1024;
@@ -48,137 +29,140 @@ export interface VerifiedToken {
   readonly grants: Grants;
   /** `nbf`, or -Infinity. */
   readonly notBefore: number;
-  /** `exp`, or undefined when the token never expires. */
+  /** `exp`, or undefined when the token never expires (draft-07 only: access tokens must expire). */
   readonly expiresAt: number | undefined;
 }
 
-function isPem(key: string): boolean {
-  return key.includes('-----BEGIN');
+export interface TokenVerifierOptions {
+  /** Longest accepted token, in bytes: longer ones are refused before any cryptography. */
+  readonly maxTokenBytes: number;
+  /** Clock skew allowed on `exp` and `nbf`, in seconds. */
+  readonly clockToleranceSeconds: number;
 }
 
-async function importKey(options: JwtKeyOptions): Promise<CryptoKey | Uint8Array | KeyObject> {
-  const algorithm = options.algorithm ?? 'HS256';
-  if (!JWT_ALGORITHMS.includes(algorithm)) {
-    throw new HubError(
-      'invalid-option',
-      `Unknown JWT algorithm "${algorithm}". Use one of ${JWT_ALGORITHMS.join(', ')}.`,
-    );
-  }
-  const { key } = options;
-  const hmac = algorithm.startsWith('HS');
-  if (typeof key !== 'string') {
-    if (key instanceof Uint8Array && !hmac) {
-      throw new HubError('invalid-option', `A ${algorithm} key must be a public key, not bytes of a secret.`);
-    }
-    return key;
-  }
-  if (hmac) {
-    // A public key used as an HMAC secret is the classic algorithm-confusion hole: refuse the setup.
-    if (isPem(key) || key.trimStart().startsWith('{')) {
-      throw new HubError(
-        'invalid-option',
-        `${algorithm} takes a shared secret, but the key given looks like a public key. Set the algorithm of that key (RS256, ES256, EdDSA…).`,
-      );
-    }
-    return new TextEncoder().encode(key);
-  }
-  try {
-    if (key.trimStart().startsWith('{')) return await importJWK(JSON.parse(key) as JWK, algorithm);
-    if (key.includes('BEGIN CERTIFICATE')) return await importX509(key, algorithm);
-    if (isPem(key)) return await importSPKI(key, algorithm);
-  } catch (error) {
-    throw new HubError(
-      'invalid-option',
-      `The ${algorithm} public key could not be read: ${(error as Error).message}`,
-    );
-  }
-  throw new HubError(
-    'invalid-option',
-    `A ${algorithm} key must be a PEM public key, an X.509 certificate or a JWK.`,
-  );
-}
-
-/** Checks tokens against one key and algorithm, and reads their grants in the format each is in. */
-export class JwtVerifier {
-  private readonly key: Promise<CryptoKey | Uint8Array | KeyObject>;
-  private readonly algorithm: JwtAlgorithm;
+/**
+ * Checks one role's tokens, of either generation, with the keys it trusts, and reads their grants
+ * in their format: the one place a token's signature is checked. A token's format gives the keys
+ * (draft-07: the configured key; access tokens: their issuer's) and the claims to check; the
+ * algorithm is always the key's, never the token's.
+ */
+export class TokenVerifier {
   /**
    * Tokens already verified, with the time window they are valid in: publishers and reconnecting
    * subscribers present the same token again and again, and a signature check costs far more than
-   * the rest of a publish. Bounded; the oldest entry goes first.
+   * the rest of a publish. Bounded; the oldest entry goes first. Keyed by the hub as the request
+   * reached it too: an access token means something else for another audience or hub URL.
    */
   private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
-    options: JwtKeyOptions,
+    private readonly keys: TrustedKeys,
     private readonly selectors: SelectorCache,
-    private readonly maxTokenBytes: number,
-    private readonly clockToleranceSeconds: number,
-    private readonly formats: readonly TokenFormat[] = TOKEN_FORMATS,
-  ) {
-    this.algorithm = options.algorithm ?? 'HS256';
-    this.key = importKey(options);
-    // A bad key is reported by `ready()`; a request before that gets the same error, not an unhandled rejection.
-    this.key.catch(() => {});
-  }
+    private readonly options: TokenVerifierOptions,
+  ) {}
 
-  /** Resolves once the key is usable; rejects with the configuration error otherwise. */
+  /** Resolves once every key is usable; rejects with the configuration error otherwise. */
   async ready(): Promise<void> {
-    await this.key;
+    const sources = new Set<KeySource>([...this.keys.issuers.values()].flat());
+    if (this.keys.configured !== undefined) sources.add(this.keys.configured);
+    await Promise.all([...sources].map((source) => source.ready()));
   }
 
-  /** Verifies a token and reads its grants; throws a 401 `HubError` for any fault. */
-  async verify(token: string): Promise<VerifiedToken> {
-    if (token.length > this.maxTokenBytes)
-      throw invalidToken(`The token is longer than ${this.maxTokenBytes} bytes.`);
-    const known = this.verified.get(token);
+  /**
+   * Verifies a token of `generation` and reads its grants. Throws a 401 `HubError` (`invalid_token`)
+   * for any fault of the token, and a 503 when its issuer's keys cannot be had right now.
+   */
+  async verify(token: string, generation: TokenGeneration, context: VerifyContext): Promise<VerifiedToken> {
+    const { maxTokenBytes, clockToleranceSeconds } = this.options;
+    if (token.length > maxTokenBytes) throw invalidToken(`The token is longer than ${maxTokenBytes} bytes.`);
+    const cacheKey = `${context.resourceIdentifier}\n${context.hubUrl}\n${token}`;
+    const known = this.verified.get(cacheKey);
     if (known !== undefined) {
       const now = Date.now();
-      const tolerance = this.clockToleranceSeconds * 1000;
+      const tolerance = clockToleranceSeconds * 1000;
       const expiresAt = known.expiresAt ?? Number.POSITIVE_INFINITY;
       if (now + tolerance >= known.notBefore && now - tolerance < expiresAt) return known;
       // Out of its window now: checked again in full, which says why it is refused.
-      this.verified.delete(token);
+      this.verified.delete(cacheKey);
     }
-    const verified = await this.verifySignature(token);
+    const format = TOKEN_FORMATS[generation];
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw invalidToken('The token is malformed.');
+    }
+    const verification = format.verification(unverified, this.keys, context);
+    const { payload, protectedHeader: header } = await this.verifySignature(token, format, verification);
+    const verified: VerifiedToken = {
+      grants: format.grants({ header, payload }, this.selectors, context),
+      notBefore: typeof payload.nbf === 'number' ? payload.nbf * 1000 : Number.NEGATIVE_INFINITY,
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+    };
     if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
       const oldest = this.verified.keys().next().value;
       if (oldest !== undefined) this.verified.delete(oldest);
     }
-    this.verified.set(token, verified);
+    this.verified.set(cacheKey, verified);
     return verified;
   }
 
-  private async verifySignature(token: string): Promise<VerifiedToken> {
-    let jwt: Awaited<ReturnType<typeof jwtVerify>>;
+  private async verifySignature(
+    token: string,
+    format: TokenFormat,
+    { keys, checks }: Verification,
+  ): Promise<Awaited<ReturnType<typeof jwtVerify>>> {
+    let alg: string | undefined;
     try {
-      jwt = await jwtVerify(token, await this.key, {
-        algorithms: [this.algorithm],
-        clockTolerance: this.clockToleranceSeconds,
-      });
-    } catch (error) {
-      if (error instanceof HubError) throw error;
-      throw invalidToken(describeJoseError(error));
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw invalidToken('The token is malformed.');
     }
-    const { payload, protectedHeader: header } = jwt;
-    const format = this.formats.find((candidate) => candidate.recognizes(header));
-    if (format === undefined) throw invalidToken(`The hub reads no token of type "${header.typ ?? 'none'}".`);
-    return {
-      grants: format.grants({ header, payload }, this.selectors),
-      notBefore: typeof payload.nbf === 'number' ? payload.nbf * 1000 : Number.NEGATIVE_INFINITY,
-      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
-    };
+    const sources = keys.filter((source) => alg !== undefined && source.algorithms.includes(alg));
+    if (sources.length === 0) {
+      throw invalidToken(
+        `The token is signed with ${alg ?? 'no algorithm'}, which no key trusted for ${format.name}s uses.`,
+      );
+    }
+    let reason = 'The token was refused.';
+    for (const source of sources) {
+      try {
+        return await jwtVerify(token, (protectedHeader) => source.key(protectedHeader), {
+          ...checks,
+          algorithms: [...source.algorithms],
+          clockTolerance: this.options.clockToleranceSeconds,
+        });
+      } catch (error) {
+        if (error instanceof HubError) throw error;
+        if (error instanceof JwksError && error.kind === 'unavailable') {
+          throw new HubError('unavailable', `${error.message} Try again later.`, { 'retry-after': '5' });
+        }
+        reason = describeRefusal(error, checks.audience);
+        // Another source of the same issuer may hold the key; any other fault is the token's.
+        const wrongKey = error instanceof errors.JWSSignatureVerificationFailed || error instanceof JwksError;
+        if (!wrongKey) break;
+      }
+    }
+    throw invalidToken(reason);
   }
 }
 
-function describeJoseError(error: unknown): string {
+function describeRefusal(error: unknown, audience: unknown): string {
+  if (error instanceof JwksError) return error.message;
   if (error instanceof errors.JWTExpired) return 'The token has expired.';
-  if (error instanceof errors.JWTClaimValidationFailed)
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'typ') return 'The token is not an access token: its "typ" header must be "at+jwt".';
+    if (error.claim === 'aud') {
+      return `The token's "aud" does not hold this hub's resource identifier ${JSON.stringify(audience)}.`;
+    }
+    if (error.claim === 'exp') return 'The token has no "exp" claim; access tokens must expire.';
+    if (error.claim === 'nbf') return 'The token is not valid yet ("nbf").';
     return `The token is not valid: ${error.reason} (${error.claim}).`;
+  }
   if (error instanceof errors.JOSEAlgNotAllowed)
     return 'The token is signed with an algorithm this hub does not accept.';
   if (error instanceof errors.JWSSignatureVerificationFailed)
-    return "The token signature is not valid for this hub's key.";
+    return "The token's signature is not valid for the keys the hub trusts for it.";
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)
     return 'The token is malformed.';
   if (error instanceof errors.JOSEError) return `The token was refused: ${error.message}`;

@@ -1,5 +1,5 @@
 import { SUBSCRIPTIONS_PATH } from './paths.js';
-import { isMatcherType, type MatcherType } from './selectors/matchers.js';
+import { type MatchType, matchSyntax } from './topic-selector.js';
 import type { UpdateInit } from './update.js';
 import { expandUriTemplate } from './uri-template/index.js';
 
@@ -16,7 +16,7 @@ import { expandUriTemplate } from './uri-template/index.js';
 export const HUB_EVENT_TYPE = 'mercure';
 
 /** `/.well-known/mercure/subscriptions/{match_type}/{match}/{subscriber}`, each variable encoded once. */
-export function matchSubscriptionTopic(matchType: MatcherType, match: string, subscriber: string): string {
+export function matchSubscriptionTopic(matchType: MatchType, match: string, subscriber: string): string {
   return expandUriTemplate(`${SUBSCRIPTIONS_PATH}/${matchType}/{match}/{subscriber}`, { match, subscriber });
 }
 
@@ -24,19 +24,20 @@ export function matchSubscriptionTopic(matchType: MatcherType, match: string, su
 export interface MatchSubscriptionDocument {
   id: string;
   type: 'subscription';
-  match_type: MatcherType;
+  match_type: MatchType;
   match: string;
   subscriber: string;
   active: boolean;
-  payload?: Record<string, unknown>;
+  /** The payload the subscriber's token gives this subscription. */
+  payload?: unknown;
 }
 
 export function matchSubscriptionDocument(
-  matchType: MatcherType,
+  matchType: MatchType,
   match: string,
   subscriber: string,
   active: boolean,
-  payload?: Record<string, unknown>,
+  payload?: unknown,
 ): MatchSubscriptionDocument {
   const document: MatchSubscriptionDocument = {
     id: matchSubscriptionTopic(matchType, match, subscriber),
@@ -63,8 +64,8 @@ export function matchSubscriptionUpdate(document: MatchSubscriptionDocument): Up
 /** What a draft-08 subscriptions API path asks for. */
 export type MatchSubscriptionsQuery =
   | { kind: 'all' }
-  | { kind: 'matcher'; matchType: MatcherType; match: string }
-  | { kind: 'one'; matchType: MatcherType; match: string; subscriber: string };
+  | { kind: 'matcher'; matchType: MatchType; match: string }
+  | { kind: 'one'; matchType: MatchType; match: string; subscriber: string };
 
 /**
  * Reads a draft-08 subscriptions API path (what follows `SUBSCRIPTIONS_PATH`); undefined when it is
@@ -73,8 +74,9 @@ export type MatchSubscriptionsQuery =
 export function parseMatchSubscriptionsPath(rest: string): MatchSubscriptionsQuery | undefined {
   if (rest === '' || rest === '/') return { kind: 'all' };
   if (!rest.startsWith('/')) return undefined;
-  const [matchType, ...encoded] = rest.slice(1).split('/');
-  if (matchType === undefined || !isMatcherType(matchType)) return undefined;
+  const [name = '', ...encoded] = rest.slice(1).split('/');
+  const matchType = matchSyntax(name)?.matchType;
+  if (matchType === undefined) return undefined;
   let decoded: string[];
   try {
     decoded = encoded.map((part) => decodeURIComponent(part));

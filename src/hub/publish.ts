@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../server/logger.js';
-import { type Authorizer, checkPublishOrigin, missingToken } from './authorization.js';
+import { type Authorizer, checkPublishOrigin } from './authorization.js';
+import { insufficientScope } from './bearer-challenge.js';
 import type { DashboardFeed } from './dashboard.js';
 import { HubError, storeFailed } from './errors.js';
 import type { HubSettings } from './hub-options.js';
+import type { HubRequest } from './hub-request.js';
 import type { HubLifecycle } from './lifecycle.js';
 import type { HubCounters, HubMetrics } from './metrics.js';
+import { HUB_PATH } from './paths.js';
+import { checkPublishRules } from './publish-rules.js';
 import type { HubStore } from './stores/store.js';
 import { matchesAny } from './topic-selector.js';
 import { newUpdateId, type StoredUpdate, type Update, type UpdateInit } from './update.js';
@@ -59,6 +63,10 @@ export async function readBody(
   } catch (error) {
     if (timedOut) {
       throw new HubError('request-timeout', `The update's body did not arrive within ${timeoutMs / 1000} s.`);
+    }
+    // The client went away before its body was all there: nobody to answer, nothing wrong with the hub.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      throw badRequest("The connection closed before the update's body arrived.");
     }
     throw error;
   } finally {
@@ -160,25 +168,21 @@ function parseRetry(value: string): number {
   return Number(value);
 }
 
-/** Checks an update against the protocol and the limits; makes its ID when absent. */
-export function validateUpdate(init: UpdateInit, limits: UpdateLimits): Update {
+/**
+ * Checks an update's shape (every field of its type, at least one topic) and that it cannot break
+ * its frame (no CR, LF or NUL in its ID, no CR or LF in its type); makes its ID when absent. The
+ * protocol's rules for publishers and the size limits are `checkPublishRules`'.
+ */
+export function validateUpdate(init: UpdateInit): Update {
   const topics = init.topics;
   if (!Array.isArray(topics) || topics.length === 0) throw badRequest('Missing "topic" parameter.');
-  if (topics.length > limits.maxTopics)
-    throw badRequest(`Too many "topic" parameters (the limit is ${limits.maxTopics}).`);
   for (const topic of topics) {
     if (typeof topic !== 'string' || topic === '') throw badRequest('A "topic" must be a non-empty string.');
-    if (topic.length > limits.maxTopicLength) {
-      throw badRequest(`A topic is longer than ${limits.maxTopicLength} characters.`);
-    }
   }
   const data = init.data ?? '';
   if (typeof data !== 'string') throw badRequest('"data" must be a string.');
-  if (Buffer.byteLength(data) > limits.maxUpdateBytes) throw tooLarge(limits.maxUpdateBytes);
   const id = init.id === undefined || init.id === '' ? newUpdateId() : init.id;
   if (typeof id !== 'string') throw badRequest('"id" must be a string.');
-  if (id.startsWith('#')) throw badRequest('The "id" must not start with "#".');
-  if (id === 'earliest') throw badRequest('The "id" "earliest" is reserved.');
   if (/[\r\n\0]/.test(id)) throw badRequest('The "id" must not contain CR, LF or NUL.');
   const type = init.type === '' ? undefined : init.type;
   if (type !== undefined && (typeof type !== 'string' || /[\r\n]/.test(type))) {
@@ -190,6 +194,12 @@ export function validateUpdate(init: UpdateInit, limits: UpdateLimits): Update {
   }
   return { id, topics: [...topics], data, type, retry, private: init.private === true };
 }
+
+/**
+ * The hub URL the host app's own updates (`hub.publish`) are checked against: the publish rules
+ * read only its path, which is the same for every URL the hub is reached by.
+ */
+const APP_HUB_URL = `http://localhost${HUB_PATH}`;
 
 /** What publishing needs of the hub. */
 export interface PublishParts {
@@ -215,28 +225,30 @@ export class Publisher {
    * `POST /.well-known/mercure`: a token whose publish grants cover every topic of the update, a form
    * (or JSON) body within the limits; answers 200 with the update's ID once the store has it.
    */
-  async publishHttp(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-    const { settings, lifecycle } = this.parts;
+  async publishHttp(req: IncomingMessage, res: ServerResponse, request: HubRequest): Promise<void> {
+    const { settings, lifecycle, authorizer } = this.parts;
     lifecycle.refuseIfClosing();
     const arrivedAt = performance.now();
     // In flight from the request on, not from its append: close() waits for a body still arriving.
     lifecycle.begin();
     try {
-      const auth = await this.parts.authorizer.authorize(req, query, 'publisher', 'Publishing');
-      if (auth === undefined) throw missingToken('Publishing');
+      const auth = await authorizer.authorize(req, request, 'publisher', 'Publishing');
+      if (auth === undefined) throw authorizer.missingToken('Publishing');
       if (auth.carrier === 'cookie') checkPublishOrigin(req, settings.publishOrigins);
       const allowed = auth.grants.publish;
       if (allowed === undefined || allowed.length === 0) {
-        throw new HubError(
-          'forbidden',
-          'The token does not allow publishing: its "mercure.publish" claim is missing or empty.',
+        throw insufficientScope(
+          auth.generation === 'draft-07'
+            ? 'The token does not allow publishing: its "mercure.publish" claim is missing or empty.'
+            : 'The token does not allow publishing: none of its Mercure authorization details has the "publish" action.',
         );
       }
       const body = await readBody(req, settings.limits.maxUpdateBytes, settings.bodyTimeoutMs);
-      const update = validateUpdate(parseUpdate(body, req.headers['content-type']), settings.limits);
+      const update = this.checked(parseUpdate(body, req.headers['content-type']), request.address.hubUrl);
+      // Every topic, canonical and alternate: one the token does not cover refuses the whole update.
       for (const topic of update.topics) {
         if (!matchesAny(allowed, topic)) {
-          throw new HubError('forbidden', `The token does not allow publishing to the topic "${topic}".`);
+          throw insufficientScope(`The token does not allow publishing to the topic "${topic}".`);
         }
       }
       const stored = await this.append(update, arrivedAt);
@@ -254,7 +266,14 @@ export class Publisher {
       seq: _seq,
       frame: _frame,
       ...update
-    } = await this.append(validateUpdate(init, this.parts.settings.limits), arrivedAt);
+    } = await this.append(this.checked(init, APP_HUB_URL), arrivedAt);
+    return update;
+  }
+
+  /** A publisher's update, checked: its shape, then the protocol's rules and limits (`publish-rules.ts`). */
+  private checked(init: UpdateInit, hubUrl: string): Update {
+    const update = validateUpdate(init);
+    checkPublishRules(update, hubUrl, this.parts.settings.limits);
     return update;
   }
 

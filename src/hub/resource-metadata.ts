@@ -1,9 +1,13 @@
+import type { ServerResponse } from 'node:http';
 import { HubError } from './errors.js';
+import type { HubRequest } from './hub-request.js';
+import { ACCESS_TOKEN_COOKIE } from './oauth/presented-token.js';
+import { HUB_PATH } from './paths.js';
+import { MATCH_TYPES } from './topic-selector.js';
 
 /**
  * The hub as an OAuth 2.0 protected resource: its metadata document (RFC 9728, with the members
- * Mercure draft-08 adds) and the `WWW-Authenticate: Bearer` challenges of its 401, 403 and 400
- * answers (RFC 6750 §3), each naming where the metadata is (`resource_metadata`).
+ * Mercure draft-08 adds), and where it is. Its challenges name it (`bearer-challenge.ts`).
  */
 
 /** The well-known path prefix of protected resource metadata (RFC 9728 §3). */
@@ -22,10 +26,8 @@ export function resourceMetadataUrl(resource: string): string {
   return `${url.origin}${PROTECTED_RESOURCE_WELL_KNOWN}${path}`;
 }
 
-/** The path a hub at `hubUrl` answers its metadata on (`/.well-known/oauth-protected-resource/.well-known/mercure`). */
-export function resourceMetadataPath(hubUrl: string): string {
-  return new URL(resourceMetadataUrl(hubUrl)).pathname;
-}
+/** Where the hub answers its metadata: its path under the well-known prefix (RFC 9728 §3.1). */
+export const RESOURCE_METADATA_PATH = `${PROTECTED_RESOURCE_WELL_KNOWN}${HUB_PATH}`;
 
 export interface ResourceMetadataOptions {
   /** The resource identifier: what tokens carry in `aud`. */
@@ -36,8 +38,6 @@ export interface ResourceMetadataOptions {
   subscriptions?: boolean;
   /** Issuers of the authorization servers that issue tokens for the hub; omitted for self-issued tokens. */
   authorizationServers?: readonly string[];
-  /** Matcher types the hub supports. Default `exact` and `urlpattern`. */
-  matcherTypes?: readonly string[];
 }
 
 /** The metadata document (served as `application/json`). */
@@ -50,80 +50,30 @@ export function resourceMetadataDocument(options: ResourceMetadataOptions): Reco
   document.bearer_methods_supported = ['header'];
   document.authorization_details_types_supported = [MERCURE_AUTHORIZATION_DETAIL_TYPE];
   if (options.cookieName !== undefined) document.mercure_cookie = options.cookieName;
-  document.mercure_matcher_types_supported = [...(options.matcherTypes ?? ['exact', 'urlpattern'])];
+  document.mercure_matcher_types_supported = [...MATCH_TYPES];
   if (options.subscriptions === true) document.mercure_subscriptions = true;
   return document;
 }
 
-/** The `error` codes of RFC 6750 §3.1. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-
-export interface ChallengeOptions {
-  error?: BearerErrorCode;
-  description?: string;
-  /** The URL of the metadata document. */
-  resourceMetadata?: string;
-}
-
-/** RFC 6750 allows only printable ASCII but `"` and `\` in `error_description`. */
-function quotable(text: string): string {
-  return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (char) => (char === '"' ? "'" : ''));
-}
-
-/** A `WWW-Authenticate: Bearer` challenge. */
-export function bearerChallenge(options: ChallengeOptions = {}): string {
-  let challenge = 'Bearer realm="mercure"';
-  if (options.error !== undefined) challenge += `, error="${options.error}"`;
-  if (options.description !== undefined)
-    challenge += `, error_description="${quotable(options.description)}"`;
-  if (options.resourceMetadata !== undefined) {
-    challenge += `, resource_metadata="${quotable(options.resourceMetadata)}"`;
-  }
-  return challenge;
-}
-
 /**
- * `headers` with `resource_metadata` added to its Bearer challenge, if it has one without it: the
- * hub's error answer passes every error's headers through this, draft-07 ones included.
+ * `GET /.well-known/oauth-protected-resource/.well-known/mercure`: the document, its `resource` the
+ * configured resource identifier or the hub's URL as the request reached it.
  */
-export function withResourceMetadata(
-  headers: Record<string, string>,
-  resourceMetadata: string,
-): Record<string, string> {
-  const challenge = headers['www-authenticate'];
-  if (challenge === undefined || !/^Bearer\b/i.test(challenge) || /\bresource_metadata=/.test(challenge)) {
-    return headers;
+export function serveResourceMetadata(
+  method: string | undefined,
+  res: ServerResponse,
+  request: HubRequest,
+  settings: { subscriptions: boolean; authorizationServers: readonly string[] },
+): void {
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new HubError('method-not-allowed', 'The metadata answers GET only.', { allow: 'GET, HEAD' });
   }
-  return {
-    ...headers,
-    'www-authenticate': `${challenge}, resource_metadata="${quotable(resourceMetadata)}"`,
-  };
-}
-
-/** 401 for a token that is not valid (signature, type, issuer, audience, time, claims). */
-export function invalidToken(description: string, resourceMetadata?: string): HubError {
-  return new HubError('unauthorized', description, {
-    'www-authenticate': bearerChallenge({ error: 'invalid_token', description, resourceMetadata }),
+  const document = resourceMetadataDocument({
+    resource: request.address.resourceIdentifier,
+    cookieName: ACCESS_TOKEN_COOKIE,
+    subscriptions: settings.subscriptions,
+    authorizationServers: settings.authorizationServers,
   });
-}
-
-/** 403 for a valid token that does not allow the operation. */
-export function insufficientScope(description: string, resourceMetadata?: string): HubError {
-  return new HubError('forbidden', description, {
-    'www-authenticate': bearerChallenge({ error: 'insufficient_scope', description, resourceMetadata }),
-  });
-}
-
-/** 400 for a token, or a way of presenting it, that is malformed. */
-export function invalidRequest(description: string, resourceMetadata?: string): HubError {
-  return new HubError('bad-request', description, {
-    'www-authenticate': bearerChallenge({ error: 'invalid_request', description, resourceMetadata }),
-  });
-}
-
-/** 401 for a request that needs a token and has none: a challenge with no error code (RFC 6750 §3.1). */
-export function missingAccessToken(description: string, resourceMetadata?: string): HubError {
-  return new HubError('unauthorized', description, {
-    'www-authenticate': bearerChallenge({ resourceMetadata }),
-  });
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+  res.end(method === 'HEAD' ? undefined : JSON.stringify(document));
 }

@@ -1,13 +1,16 @@
 import type { EventStream } from '../server/event-stream.js';
 import type { Logger } from '../server/logger.js';
-import { type Authorizer, missingToken } from './authorization.js';
+import type { Authorizer } from './authorization.js';
 import { BurstLog } from './burst-log.js';
 import type { DashboardFeed } from './dashboard.js';
 import { HubError, storeFailed } from './errors.js';
 import { headerValue } from './http1-front.js';
 import type { HubSettings } from './hub-options.js';
+import type { HubRequest } from './hub-request.js';
 import type { HubLifecycle } from './lifecycle.js';
 import type { HubCounters } from './metrics.js';
+import { lastEventIdHeaders, requestedLastEventId } from './reconciliation.js';
+import { compileSelectors, parseSelectorParams } from './selectors/selector-params.js';
 import type { HubStore } from './stores/store.js';
 import type { SubscribeExchange } from './subscribe-exchange.js';
 import { LIVE, OVERFLOWED, replaying, Subscriber } from './subscriber.js';
@@ -84,38 +87,36 @@ export class Subscribers {
    * then writes what was held (minus what the replay sent: no duplicate) and goes live. Throws a
    * `HubError` for a request it refuses, before any byte of the stream.
    */
-  async subscribe(req: SubscribeExchange, query: URLSearchParams): Promise<void> {
-    const { settings, logger, store } = this.parts;
+  async subscribe(req: SubscribeExchange, request: HubRequest): Promise<void> {
+    const { settings, logger, store, authorizer } = this.parts;
     this.parts.lifecycle.refuseIfClosing();
-    const topics = query.getAll('topic');
     const { maxTopics, maxTopicLength } = settings.limits;
-    if (topics.length === 0) throw new HubError('bad-request', 'Missing "topic" parameter.');
-    if (topics.length > maxTopics) {
-      throw new HubError('bad-request', `Too many "topic" parameters (the limit is ${maxTopics}).`);
-    }
-    for (const topic of topics) {
-      if (topic.length > maxTopicLength) {
-        throw new HubError('bad-request', `A topic selector is longer than ${maxTopicLength} characters.`);
-      }
-    }
-    const auth = await this.parts.authorizer.authorize(req, query, 'subscriber', 'Subscribing');
-    if (auth === undefined && !settings.anonymous) throw missingToken('Subscribing to this hub');
+    // Before the token: a malformed selector is the request's fault, whatever the token.
+    const requested = parseSelectorParams(request.rawQuery, {
+      draft07: settings.draft07,
+      maxSelectors: maxTopics,
+      maxSelectorLength: maxTopicLength,
+    });
+    const selectors = compileSelectors(requested, this.parts.selectors, request.address.hubUrl);
+    const auth = await authorizer.authorize(req, request, 'subscriber', 'Subscribing');
+    if (auth === undefined && !settings.anonymous) throw authorizer.missingToken('Subscribing to this hub');
     if (req.method === 'HEAD') {
       // The headers only: a stream's bytes after a HEAD answer would be read as the next response.
       req.answerHead({ 'content-type': 'text/event-stream; charset=utf-8', ...SUBSCRIBE_HEADERS });
       return;
     }
     const address = this.clientAddress(req);
-    this.admit(address);
-    // An empty ID is no ID (as in the reference hub), not a request for the whole history.
-    const lastEventId = headerValue(req.headers['last-event-id']) || query.get('lastEventID') || undefined;
-    const subscriber = new Subscriber(
-      newUpdateId(),
-      // A selector given twice is one subscription (one subscription event, one API entry).
-      [...new Set(topics)].map((topic) => this.parts.selectors.get(topic)),
-      auth?.grants,
-      address,
-    );
+    const group = settings.group;
+    // The whole hub's limits first (an await), then this process's with its registration (no await between).
+    if (group !== undefined) await group.admit(address).catch((error: unknown) => this.refused(error));
+    try {
+      this.admit(address);
+    } catch (error) {
+      group?.leave(address);
+      throw error;
+    }
+    const lastEventId = requestedLastEventId(req.headers, request.query, settings.draft07);
+    const subscriber = new Subscriber(newUpdateId(), selectors, auth?.grants, address);
     if (lastEventId !== undefined) subscriber.phase = replaying();
     this.register(subscriber);
     let found = false;
@@ -140,7 +141,9 @@ export class Subscribers {
       return;
     }
     const headers: Record<string, string> = { ...SUBSCRIBE_HEADERS };
-    if (lastEventId !== undefined) headers['last-event-id'] = found ? lastEventId : 'earliest';
+    if (group !== undefined) headers['x-siar-worker'] = group.member;
+    if (lastEventId !== undefined)
+      Object.assign(headers, lastEventIdHeaders(found ? lastEventId : 'earliest'));
     const stream = req.open({
       headers,
       heartbeatMs: settings.heartbeatMs,
@@ -220,15 +223,15 @@ export class Subscribers {
   private admit(address: string): void {
     const { maxSubscribers, maxSubscribersPerAddress } = this.settings;
     if (this.all.size >= maxSubscribers) {
-      this.counters.subscribersRefusedCapacity++;
-      this.refusedLog.note({ maxSubscribers });
-      const full = new HubError(
-        'unavailable',
-        `The hub holds its maximum of ${maxSubscribers} subscribers. Try again later.`,
-        { 'retry-after': '10' },
+      this.refused(
+        new HubError(
+          'unavailable',
+          `The hub holds its maximum of ${maxSubscribers} subscribers. Try again later.`,
+          {
+            'retry-after': '10',
+          },
+        ),
       );
-      full.logged = true;
-      throw full;
     }
     if ((this.perAddress.get(address) ?? 0) >= maxSubscribersPerAddress) {
       throw new HubError(
@@ -237,6 +240,16 @@ export class Subscribers {
         { 'retry-after': '10' },
       );
     }
+  }
+
+  /** Throws `error`; one saying the hub (or its group) is full is counted and logged once per burst. */
+  private refused(error: unknown): never {
+    if (error instanceof HubError && error.status === 503) {
+      this.counters.subscribersRefusedCapacity++;
+      this.refusedLog.note({ maxSubscribers: this.settings.maxSubscribers });
+      error.logged = true;
+    }
+    throw error;
   }
 
   /** In its own function, so the listener's scope holds the subscriber alone for the stream's life. */
@@ -261,6 +274,7 @@ export class Subscribers {
     if (count === 0) this.perAddress.delete(subscriber.address);
     else this.perAddress.set(subscriber.address, count);
     this.counters.subscribersConnected--;
+    this.settings.group?.leave(subscriber.address);
     const timer = this.deadlines.get(subscriber);
     if (timer !== undefined) {
       clearTimeout(timer);

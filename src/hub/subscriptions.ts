@@ -1,8 +1,14 @@
 import type { Logger } from '../server/logger.js';
+import {
+  type MatchSubscriptionDocument,
+  matchSubscriptionDocument,
+  matchSubscriptionUpdate,
+} from './match-subscriptions.js';
 import { SUBSCRIPTIONS_PATH } from './paths.js';
-import { type UpdateLimits, validateUpdate } from './publish.js';
+import { validateUpdate } from './publish.js';
 import type { HubStore } from './stores/store.js';
 import type { Subscriber } from './subscriber.js';
+import type { TopicSelector } from './topic-selector.js';
 import type { Update, UpdateInit } from './update.js';
 import { expandUriTemplate } from './uri-template/index.js';
 
@@ -17,8 +23,8 @@ export function subscriptionTopic(selector: string, subscriberId: string): strin
   });
 }
 
-/** One subscription as a JSON-LD document (without `@context`, added at the root of a response). */
-export interface SubscriptionDocument {
+/** One draft-07 subscription as a JSON-LD document (without `@context`, added at the root of a response). */
+export interface TopicSubscriptionDocument {
   id: string;
   type: 'Subscription';
   topic: string;
@@ -27,41 +33,51 @@ export interface SubscriptionDocument {
   payload?: unknown;
 }
 
+/**
+ * One subscription, in the shape of the generation of its selector: a `topic` one's (JSON-LD, on
+ * `…/subscriptions/{topic}/{subscriber}`) or a `match…` one's (`match-subscriptions.ts`). Each
+ * generation's events and API show the subscriptions made with its selectors, so a client reads one
+ * shape only.
+ */
+export type SubscriptionDocument = TopicSubscriptionDocument | MatchSubscriptionDocument;
+
+/** True for a draft-08 document. */
+export function isMatchDocument(document: SubscriptionDocument): document is MatchSubscriptionDocument {
+  return 'match_type' in document;
+}
+
+/** The document of one of a subscriber's subscriptions (one selector), with the payload its token gives it. */
 export function subscriptionDocument(
-  selector: string,
+  selector: TopicSelector,
   subscriber: Subscriber,
   active: boolean,
 ): SubscriptionDocument {
-  const document: SubscriptionDocument = {
-    id: subscriptionTopic(selector, subscriber.id),
+  const text = selector.selector;
+  const payload = subscriber.grants?.payloadFor(text);
+  const matchType = selector.syntax.matchType;
+  if (matchType !== undefined) {
+    return matchSubscriptionDocument(matchType, text, subscriber.id, active, payload);
+  }
+  const document: TopicSubscriptionDocument = {
+    id: subscriptionTopic(text, subscriber.id),
     type: 'Subscription',
-    topic: selector,
+    topic: text,
     subscriber: subscriber.id,
     active,
   };
-  const payload = subscriber.grants?.payload;
   if (payload !== undefined) document.payload = payload;
   return document;
 }
 
-/** The private updates announcing that a subscriber's subscriptions started (or ended). */
-export function subscriptionUpdates(subscriber: Subscriber, active: boolean): UpdateInit[] {
-  return subscriber.selectors.map(({ selector }) => {
-    const document = subscriptionDocument(selector, subscriber, active);
-    return {
-      topics: [document.id],
-      data: JSON.stringify({ '@context': JSON_LD_CONTEXT, ...document }),
-      private: true,
-    };
-  });
+/** The private update announcing a subscription's start or end, in its generation's shape. */
+function subscriptionUpdate(document: SubscriptionDocument): UpdateInit {
+  if (isMatchDocument(document)) return matchSubscriptionUpdate(document);
+  return {
+    topics: [document.id],
+    data: JSON.stringify({ '@context': JSON_LD_CONTEXT, ...document }),
+    private: true,
+  };
 }
-
-/** Limits of the updates the hub makes itself (subscription events): one topic, sizes bounded by the token's. */
-const HUB_UPDATE_LIMITS: UpdateLimits = {
-  maxUpdateBytes: Number.MAX_SAFE_INTEGER,
-  maxTopics: 1,
-  maxTopicLength: Number.MAX_SAFE_INTEGER,
-};
 
 /**
  * Subscription events, when the hub's `subscriptions` option is on: a subscriber's subscriptions are
@@ -77,25 +93,28 @@ export class SubscriptionEvents {
 
   /** The subscriber's stream is live. */
   started(subscriber: Subscriber): void {
-    this.announce(subscriber, true);
-    this.store.presence?.add(
-      subscriber.selectors.map(({ selector }) => subscriptionDocument(selector, subscriber, true)),
-    );
+    const documents = this.documents(subscriber, true);
+    this.announce(documents);
+    this.store.presence?.add(documents);
   }
 
   /** The subscriber's stream ended; `announce` false when the hub is closing (nobody is left to tell). */
   ended(subscriber: Subscriber, announce: boolean): void {
-    this.store.presence?.remove(
-      subscriber.selectors.map(({ selector }) => subscriptionTopic(selector, subscriber.id)),
-    );
-    if (announce) this.announce(subscriber, false);
+    const documents = this.documents(subscriber, false);
+    this.store.presence?.remove(documents.map(({ id }) => id));
+    if (announce) this.announce(documents);
   }
 
-  private announce(subscriber: Subscriber, active: boolean): void {
-    for (const update of subscriptionUpdates(subscriber, active)) {
-      // The publishers' limits are not for the hub's own updates: a token's payload larger than
-      // maxUpdateBytes must neither drop its subscriber nor throw out of a stream's close listener.
-      this.append(validateUpdate(update, HUB_UPDATE_LIMITS)).catch((error: unknown) =>
+  private documents(subscriber: Subscriber, active: boolean): SubscriptionDocument[] {
+    return subscriber.selectors.map((selector) => subscriptionDocument(selector, subscriber, active));
+  }
+
+  private announce(documents: readonly SubscriptionDocument[]): void {
+    for (const update of documents.map(subscriptionUpdate)) {
+      // The publishers' rules and limits are not for the hub's own updates: its namespace is theirs,
+      // and a token's payload larger than maxUpdateBytes must neither drop its subscriber nor throw
+      // out of a stream's close listener.
+      this.append(validateUpdate(update)).catch((error: unknown) =>
         this.logger.warn({ error: String(error) }, 'Could not publish a subscription event.'),
       );
     }

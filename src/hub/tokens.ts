@@ -1,7 +1,9 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
-import { importPKCS8, SignJWT } from 'jose';
+import { decodeProtectedHeader, importPKCS8, SignJWT } from 'jose';
 import { HubError } from './errors.js';
-import type { JwtAlgorithm } from './jwt-verifier.js';
+import { DEFAULT_COOKIE_NAME } from './hub-options.js';
+import type { JwtAlgorithm } from './oauth/key-source.js';
+import { ACCESS_TOKEN_COOKIE, isAccessTokenType } from './oauth/presented-token.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './resource-metadata.js';
 
 /** What a token allows: the `mercure` claim. */
@@ -140,21 +142,33 @@ export async function createAccessToken(
   return jwt.sign(await signingKey(key, algorithm));
 }
 
+/** The target attributes of a discovery link. */
+export interface DiscoveryLinkOptions {
+  /** The ID of the last update at the time the resource was generated: subscribers pass it as `last_event_id`. */
+  lastEventId?: string;
+  /** The content type of the updates' data. */
+  contentType?: string;
+  /** The SSE event type of the updates (draft-08); omitted: `message`. */
+  type?: string;
+  keySet?: string;
+}
+
 /** The `Link` header that tells subscribers where the hub is (Mercure discovery). */
-export function discoveryLink(
-  hubUrl: string,
-  options: { lastEventId?: string; contentType?: string; keySet?: string } = {},
-): string {
+export function discoveryLink(hubUrl: string, options: DiscoveryLinkOptions = {}): string {
+  const quoted = (text: string) => `"${text.replace(/["\\]/g, '')}"`;
   let link = `<${hubUrl}>; rel="mercure"`;
-  if (options.lastEventId !== undefined)
-    link += `; last-event-id="${options.lastEventId.replace(/["\\]/g, '')}"`;
+  if (options.lastEventId !== undefined) link += `; last-event-id=${quoted(options.lastEventId)}`;
+  if (options.type !== undefined) link += `; type=${quoted(options.type)}`;
   if (options.contentType !== undefined) link += `; content-type="${options.contentType}"`;
   if (options.keySet !== undefined) link += `; key-set="${options.keySet}"`;
   return link;
 }
 
 export interface AuthorizationCookieOptions {
-  /** Cookie name. Default `mercureAuthorization`. */
+  /**
+   * Cookie name. Default: the one the token's generation reads, `__Secure-mercure_access_token` for
+   * an access token (draft-08; the `__Secure-` prefix needs HTTPS), `mercureAuthorization` otherwise.
+   */
   name?: string;
   /** Path: the hub's path. Default `/.well-known/mercure`. */
   path?: string;
@@ -174,7 +188,7 @@ export interface AuthorizationCookieOptions {
  */
 export function authorizationCookie(token: string, options: AuthorizationCookieOptions = {}): string {
   const parts = [
-    `${options.name ?? 'mercureAuthorization'}=${token}`,
+    `${options.name ?? defaultCookieName(token)}=${token}`,
     `Path=${options.path ?? '/.well-known/mercure'}`,
     'HttpOnly',
   ];
@@ -183,4 +197,15 @@ export function authorizationCookie(token: string, options: AuthorizationCookieO
   if (options.domain !== undefined) parts.push(`Domain=${options.domain}`);
   if (options.maxAgeSeconds !== undefined) parts.push(`Max-Age=${options.maxAgeSeconds}`);
   return parts.join('; ');
+}
+
+/** The cookie a token's generation is read from. */
+function defaultCookieName(token: string): string {
+  let typ: unknown;
+  try {
+    typ = decodeProtectedHeader(token).typ;
+  } catch {
+    typ = undefined;
+  }
+  return isAccessTokenType(typ) ? ACCESS_TOKEN_COOKIE : DEFAULT_COOKIE_NAME;
 }

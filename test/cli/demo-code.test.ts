@@ -44,6 +44,7 @@ describe.skipIf(skipBrowserTests())('the code the demo page shows', () => {
   });
 
   async function fillForms(id: string): Promise<void> {
+    await page.selectOption('#selector-type', 'topic');
     await page.fill('#subscribe-form [name=topics]', 'https://example.com/books/{id}');
     await page.fill('#subscribe-form [name=types]', 'sold');
     await page.fill('#publish-form [name=topics]', 'https://example.com/books/7');

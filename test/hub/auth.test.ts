@@ -79,9 +79,11 @@ async function watcher(h: TestHub): Promise<SseConnection> {
 describe('hub auth: who may subscribe', () => {
   it('answers 401 with WWW-Authenticate: Bearer realm="mercure" when no token comes, to subscribers and publishers', async () => {
     const h = await startHub();
+    // The challenge carries no error code (RFC 6750 §3.1) and names the hub's metadata (RFC 9728).
+    const challenge = `Bearer realm="mercure", resource_metadata="${h.url}/.well-known/oauth-protected-resource/.well-known/mercure"`;
     const subscriber = await send(h.subscribeUrl([TOPIC]));
     expect(subscriber.status).toBe(401);
-    expect(subscriber.headers['www-authenticate']).toBe('Bearer realm="mercure"');
+    expect(subscriber.headers['www-authenticate']).toBe(challenge);
     expect(subscriber.body).toContain('needs a JWT');
     const publisher = await send(h.hubUrl, {
       method: 'POST',
@@ -89,7 +91,7 @@ describe('hub auth: who may subscribe', () => {
       body: form({ topic: TOPIC }),
     });
     expect(publisher.status).toBe(401);
-    expect(publisher.headers['www-authenticate']).toBe('Bearer realm="mercure"');
+    expect(publisher.headers['www-authenticate']).toBe(challenge);
   });
 
   it('lets subscribers in without a token only when anonymous is on; publishers never', async () => {
@@ -227,11 +229,12 @@ describe('hub auth: invalid tokens', () => {
     },
   );
 
-  it('refuses an Authorization header that is not "Bearer <token>" with 401 and error="invalid_request"', async () => {
+  // A malformed request is a 400 (RFC 6750 §3.1, and draft-08 §"Error Responses"); it was a 401.
+  it('refuses an Authorization header that is not "Bearer <token>" with 400 and error="invalid_request"', async () => {
     const h = await startHub({ anonymous: true });
     for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b']) {
       const answer = await send(h.subscribeUrl([TOPIC]), { headers: { authorization: value } });
-      expect(answer.status, value).toBe(401);
+      expect(answer.status, value).toBe(400);
       expect(answer.headers['www-authenticate']).toContain('error="invalid_request"');
     }
   });

@@ -9,6 +9,7 @@ import {
   cliKilledAfterEach,
   hubsClosedAfterEach,
   ids,
+  NO_KEYS,
   sseClosedAfterEach,
   tempDirsRemovedAfterEach,
 } from './hub-helpers.js';
@@ -21,15 +22,6 @@ const tempDir = tempDirsRemovedAfterEach();
 
 const KEY = 'cli-test-secret-of-a-decent-length';
 const TOPIC = 'https://example.com/books/1';
-/** No key from the environment of whoever runs the tests (set empty: an empty variable counts as unset). */
-const NO_KEYS = {
-  SIAR_PUBLISHER_JWT_KEY: '',
-  MERCURE_PUBLISHER_JWT_KEY: '',
-  SIAR_SUBSCRIBER_JWT_KEY: '',
-  MERCURE_SUBSCRIBER_JWT_KEY: '',
-  SIAR_TOKEN: '',
-};
-
 describe('siar token', () => {
   it('prints a token the hub accepts, for publishing and for private updates', async () => {
     const h = await startHub({ publisherJwt: { key: KEY } });

@@ -54,7 +54,14 @@ describe.skipIf(skipBrowserTests())('hub demo page, in Chromium', () => {
     return page;
   }
 
-  async function subscribe(page: Page, topics: string, subscriber = subscriberToken): Promise<void> {
+  /** Subscribes with the form: draft-07 topics unless another selector type is picked. */
+  async function subscribe(
+    page: Page,
+    topics: string,
+    subscriber = subscriberToken,
+    type = 'topic',
+  ): Promise<void> {
+    await page.selectOption('#selector-type', type);
     await page.fill('#subscribe-form [name=topics]', topics);
     await page.fill('#subscriber-token', subscriber);
     await page.click('#subscribe-button');
@@ -187,6 +194,46 @@ describe.skipIf(skipBrowserTests())('hub demo page, in Chromium', () => {
       { type: 'message', id: 'p1', data: 'private 1' },
       { type: 'message', id: 'public-2', data: 'public 2' },
     ]);
+  });
+
+  it('lets the visitor pick the selector type: a URL Pattern, an exact topic, or a draft-07 topic', async () => {
+    const page = await openDemo();
+    // Mercure 1.0's URL Pattern is the default; each type shows its own example.
+    expect(await page.inputValue('#selector-type')).toBe('match_urlpattern');
+    expect(await page.inputValue('#subscribe-form [name=topics]')).toBe('https://example.com/books/:id');
+    await page.selectOption('#selector-type', 'match');
+    expect(await page.inputValue('#subscribe-form [name=topics]')).toBe('https://example.com/books/1');
+    expect(await page.textContent('#subscribe-siar')).toContain("--match 'https://example.com/books/1'");
+    await page.selectOption('#selector-type', 'match_urlpattern');
+    expect(await page.textContent('#subscribe-curl')).toContain(
+      "--data-urlencode 'match_urlpattern=https://example.com/books/:id'",
+    );
+    await subscribe(page, 'https://example.com/books/:id', subscriberToken, 'match_urlpattern');
+    await publish(page, {
+      topics: 'https://example.com/authors/1',
+      data: 'not a book',
+      id: 'pattern-author',
+    });
+    await publish(page, { topics: 'https://example.com/books/9', data: 'a book', id: 'pattern-book' });
+    await waitForEvent(page, 'pattern-book');
+    expect((await shown(page)).map((event) => event.id)).toEqual(['pattern-book']);
+    // An exact match: {id} is text, not a template.
+    await page.click('#clear-button');
+    await subscribe(page, 'https://example.com/books/{id}', subscriberToken, 'match');
+    await publish(page, { topics: 'https://example.com/books/9', data: 'expanded', id: 'exact-9' });
+    await publish(page, { topics: 'https://example.com/books/{id}', data: 'literal', id: 'exact-literal' });
+    await waitForEvent(page, 'exact-literal');
+    expect((await shown(page)).map((event) => event.id)).toEqual(['exact-literal']);
+    await page.screenshot({ path: screenshotPath('hub-demo-page-selector-types'), fullPage: true });
+  });
+
+  it('explains, rather than send it in the URL, that an access token cannot subscribe through an EventSource', async () => {
+    const page = await openDemo();
+    const access = await hub.accessToken({ subscribe: ['*'] });
+    await page.fill('#subscriber-token', access);
+    await page.click('#subscribe-button');
+    await page.waitForSelector('#status.error');
+    expect(await page.textContent('#events li.note.error')).toContain('never goes in a URL');
   });
 
   it('without a token the hub refuses the subscription, and the page says why', async () => {

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHub, createToken, type Hub, type HubOptions, type MercureClaim } from '../../src/hub/index.js';
+import {
+  type AccessTokenGrants,
+  type CreateAccessTokenOptions,
+  createAccessToken,
+  createHub,
+  createToken,
+  type Hub,
+  type HubOptions,
+  type MercureClaim,
+} from '../../src/hub/index.js';
 import { silentLogger } from '../../src/server/index.js';
 import type { RunningProcess } from '../helpers/child-process.js';
 import { runCli } from '../helpers/hub-process.js';
@@ -12,6 +21,24 @@ import { cleanupAfterEach } from '../helpers/teardown.js';
 
 /** The HMAC secret of test hubs. */
 export const TEST_KEY = 'siar-test-secret-that-is-long-enough-for-hs256';
+/**
+ * The environment of a test's `siar`: none of the keys, issuer, resource identifier, draft-07 switch
+ * or token of whoever runs the tests (an empty variable counts as unset).
+ */
+export const NO_KEYS = {
+  SIAR_PUBLISHER_JWT_KEY: '',
+  MERCURE_PUBLISHER_JWT_KEY: '',
+  SIAR_SUBSCRIBER_JWT_KEY: '',
+  MERCURE_SUBSCRIBER_JWT_KEY: '',
+  SIAR_ISSUER: '',
+  SIAR_RESOURCE_IDENTIFIER: '',
+  SIAR_JWKS_URL: '',
+  SIAR_DRAFT_07: '',
+  SIAR_TOKEN: '',
+};
+
+/** The issuer of test hubs' access tokens (draft-08), signed with the test key. */
+export const TEST_ISSUER = 'https://app.example.com';
 
 export interface TestHub {
   hub: Hub;
@@ -22,6 +49,10 @@ export interface TestHub {
   hubUrl: string;
   /** A URL subscribing to `topics`, with extra query parameters. */
   subscribeUrl(topics: string[], params?: Record<string, string>): string;
+  /** A URL subscribing with these query parameters, in order (`[['match', topic], …]`). */
+  selectUrl(params: Array<[string, string]>): string;
+  /** An access token of the test issuer for this hub (its URL is its resource identifier). */
+  accessToken(grants: AccessTokenGrants, options?: Partial<CreateAccessTokenOptions>): Promise<string>;
   /** Publishes with a token allowed to publish anywhere; returns the response. */
   publish(fields: Record<string, string | string[]>, token?: string): Promise<Response>;
   close(): Promise<void>;
@@ -35,9 +66,17 @@ export function token(
   return createToken(mercure, TEST_KEY, options);
 }
 
-/** Starts a hub on 127.0.0.1 (port 0) with the test key, quiet logs, and the given options. */
+/**
+ * Starts a hub on 127.0.0.1 (port 0) with the test key (for draft-07 tokens, and access tokens of
+ * the test issuer), quiet logs, and the given options.
+ */
 export async function startHub(options: HubOptions = {}): Promise<TestHub> {
-  const hub = createHub({ publisherJwt: { key: TEST_KEY }, logger: silentLogger, ...options });
+  const hub = createHub({
+    publisherJwt: { key: TEST_KEY },
+    issuer: TEST_ISSUER,
+    logger: silentLogger,
+    ...options,
+  });
   await hub.ready();
   const server = createServer(hub.handler);
   const url = await listen(server);
@@ -53,6 +92,12 @@ export async function startHub(options: HubOptions = {}): Promise<TestHub> {
       for (const topic of topics) target.searchParams.append('topic', topic);
       for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value);
       return target.toString();
+    },
+    selectUrl(params) {
+      return `${hubUrl}?${new URLSearchParams(params)}`;
+    },
+    accessToken(grants, options = {}) {
+      return createAccessToken(grants, TEST_KEY, { issuer: TEST_ISSUER, audience: hubUrl, ...options });
     },
     async publish(fields, bearer = publisherToken) {
       const body = new URLSearchParams();

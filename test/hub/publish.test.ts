@@ -230,7 +230,7 @@ describe('hub: publish and subscribe', () => {
       { type: 'message', data: '', lastEventId: 'o3' },
     ]);
     await expect(h.hub.publish({ topics: [] })).rejects.toThrow(HubError);
-    await expect(h.hub.publish({ topics: ['a', 'b', 'c'] })).rejects.toMatchObject({ status: 400 });
+    await expect(h.hub.publish({ topics: ['a', 'b', 'c'] })).rejects.toMatchObject({ status: 413 });
     await expect(h.hub.publish({ topics: ['https://example.com/orders/4'], id: '#4' })).rejects.toMatchObject(
       {
         code: 'bad-request',

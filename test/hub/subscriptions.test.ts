@@ -130,12 +130,17 @@ describe('hub: subscription events', () => {
 
   it('publishes no subscription events unless configured', async () => {
     const h = await startHub();
-    const watcher = await watch(h);
+    // The namespace is the hub's alone: the sentinel comes on another topic, after any event would.
+    const sentinel = 'https://example.com/sentinel';
+    const watcher = await openSse(h.subscribeUrl([EVENTS_SELECTOR, sentinel]), {
+      headers: { authorization: `Bearer ${await token({ subscribe: [EVENTS_SELECTOR] })}` },
+    });
     const subscriber = await openSse(h.subscribeUrl([BOOK]), {
       headers: { authorization: `Bearer ${await token({})}` },
     });
     subscriber.close();
-    await h.publish({ topic: '/.well-known/mercure/subscriptions/x/y', id: 'sentinel' });
+    await waitFor(() => h.hub.stats().subscribers === 1);
+    await h.publish({ topic: sentinel, id: 'sentinel' });
     await watcher.waitForEvents(1);
     expect(watcher.events.map((event) => event.lastEventId)).toEqual(['sentinel']);
     expect(h.hub.stats().updatesPublished).toBe(1);
@@ -252,7 +257,9 @@ describe('hub: subscriptions API', () => {
 
     const anonymous = await api(h, '', null);
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="mercure"');
+    expect(anonymous.headers['www-authenticate']).toBe(
+      `Bearer realm="mercure", resource_metadata="${h.url}/.well-known/oauth-protected-resource/.well-known/mercure"`,
+    );
     const wrongKey = await send(`${h.url}/.well-known/mercure/subscriptions`, {
       headers: { authorization: 'Bearer not.a.token' },
     });

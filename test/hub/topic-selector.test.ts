@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { HubError } from '../../src/hub/errors.js';
 import { EXACT } from '../../src/hub/matchers/exact.js';
-import type { MatcherType } from '../../src/hub/matchers/matcher.js';
+import { type MatcherType, SelectorError } from '../../src/hub/matchers/matcher.js';
 import { Subscriber } from '../../src/hub/subscriber.js';
 import { SubscriberIndex } from '../../src/hub/subscriber-index.js';
-import { SelectorCache, type SelectorSyntax, TOPIC_SYNTAX } from '../../src/hub/topic-selector.js';
+import {
+  MATCH_SYNTAX,
+  SelectorCache,
+  type SelectorSyntax,
+  TOPIC_SYNTAX,
+} from '../../src/hub/topic-selector.js';
 import { stored } from '../../src/hub/update.js';
 
 /** A matcher type of this test only: the topics starting with the selector's text. */
@@ -14,7 +18,6 @@ const PREFIX: MatcherType = {
   compile: (text) => (text.endsWith('/') ? (topic) => topic.startsWith(text) : undefined),
 };
 const PREFIX_SYNTAX: SelectorSyntax = { name: 'prefix', types: [PREFIX] };
-const MATCH_SYNTAX: SelectorSyntax = { name: 'match', types: [EXACT] };
 
 let seq = 0;
 /** An update as a store hands it to dispatch. */
@@ -54,7 +57,7 @@ describe('topic selectors: a matcher type and a text', () => {
     expect(cache.size).toBe(2);
   });
 
-  it('refuses with a 400 a text no type of its syntax reads', () => {
+  it('refuses, saying which syntax, a text no type of its syntax reads', () => {
     const error = (() => {
       try {
         new SelectorCache().get('no-slash', PREFIX_SYNTAX);
@@ -62,8 +65,8 @@ describe('topic selectors: a matcher type and a text', () => {
         return caught;
       }
     })();
-    expect(error).toBeInstanceOf(HubError);
-    expect((error as HubError).status).toBe(400);
+    expect(error).toBeInstanceOf(SelectorError);
+    expect((error as SelectorError).message).toBe('"no-slash" is not a valid "prefix" selector.');
   });
 
   it('drops the least recently used selector past its capacity', () => {

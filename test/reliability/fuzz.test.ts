@@ -33,8 +33,9 @@ describe('the hub under random requests (fast-check)', () => {
       }),
       { numRuns: 1000 },
     );
-    // Both sides of the oracle were exercised: accepted updates and refusals of several kinds.
-    expect(statuses.get('publish 200') ?? 0).toBeGreaterThan(40);
+    // Both sides of the oracle were exercised: accepted updates and refusals of several kinds. (Some
+    // 5% are accepted: draft-08's rules refuse the random topics holding control or format characters.)
+    expect(statuses.get('publish 200') ?? 0).toBeGreaterThan(20);
     const refusals = [...statuses.keys()].filter((key) => /^publish 4\d\d$/.test(key));
     expect(refusals.length).toBeGreaterThanOrEqual(4);
   }, 120_000);

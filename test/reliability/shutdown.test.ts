@@ -3,12 +3,12 @@
 // subscriber is told when to come back (`retry:`) and its stream ends, the process exits by itself
 // with status 0; started again on the same SQLite file, the hub lets clients resume with
 // Last-Event-ID, and they miss nothing and get nothing twice.
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EventSource } from '../../src/client/index.js';
 import { createToken } from '../../src/hub/index.js';
 import { startHubProcess } from '../helpers/hub-process.js';
+import { publishSlowly } from '../helpers/hub-requests.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { openSse } from '../helpers/sse-client.js';
 import { cleanupAfterEach } from '../helpers/teardown.js';
@@ -140,30 +140,3 @@ describe('siar serve on SIGTERM, with clients that hold on', () => {
     console.info(`siar serve stopped ${Date.now() - stopped} ms after SIGTERM, holding clients and all`);
   }, 60_000);
 });
-
-/** POSTs `body`: half of it, then `meanwhile()`, then the rest 300 ms later; resolves to the answer. */
-function publishSlowly(url: string, bearer: string, body: string, meanwhile: () => void) {
-  const half = Math.floor(body.length / 2);
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: `Bearer ${bearer}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        'content-length': String(body.length),
-      },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.write(body.slice(0, half));
-    setTimeout(meanwhile, 100);
-    setTimeout(() => req.end(body.slice(half)), 400);
-  });
-}

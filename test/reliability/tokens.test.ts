@@ -110,8 +110,9 @@ describe('bad tokens against the standalone server', () => {
       ];
       for (const answer of answers) {
         expect(answer.status).toBe(401);
-        expect(answer.headers['www-authenticate']).toMatch(
-          /^Bearer realm="mercure", error="invalid_token", error_description="[^"]+"$/,
+        // The challenge names the hub's protected resource metadata (RFC 9728), for either transport.
+        expect(answer.headers['www-authenticate']).toBe(
+          `Bearer realm="mercure", error="invalid_token", error_description="${answer.body.trim().replace(/"/g, "'")}", resource_metadata="${h.url}/.well-known/oauth-protected-resource/.well-known/mercure"`,
         );
         expect(answer.body.length).toBeGreaterThan(0);
       }

@@ -19,6 +19,45 @@ let received = 0;
 
 const hubUrl = () => new URL(hubPath, location.href);
 
+/**
+ * The selector types, by the query parameter each goes in: how the hub reads a line, the example
+ * the form shows, the `siar subscribe` flag, and the cursor parameter of its generation.
+ */
+const SELECTOR_TYPES = {
+  match_urlpattern: {
+    hint: 'one per line: a URL Pattern such as <code>https://example.com/books/:id</code>, or <code>*</code> for all',
+    example: 'https://example.com/books/:id',
+    flag: '--match-urlpattern',
+    cursor: 'last_event_id',
+  },
+  match: {
+    hint: 'one per line: the one topic, byte for byte (<code>{id}</code> is text, not a template), or <code>*</code> for all',
+    example: 'https://example.com/books/1',
+    flag: '--match',
+    cursor: 'last_event_id',
+  },
+  topic: {
+    hint: 'one per line: <code>https://example.com/books/1</code>, a template like <code>https://example.com/books/{id}</code>, or <code>*</code> for all',
+    example: 'https://example.com/books/{id}',
+    flag: '--topic',
+    cursor: 'lastEventID',
+  },
+};
+
+const selectorType = (form) => SELECTOR_TYPES[form.get('selectorType')] ?? SELECTOR_TYPES.match_urlpattern;
+
+/** True for an access token (draft-08, `typ: at+jwt`): one that never goes in a URL. */
+function isAccessToken(token) {
+  try {
+    const header = JSON.parse(atob(token.split('.')[0].replaceAll('-', '+').replaceAll('_', '/')));
+    return (
+      typeof header.typ === 'string' && header.typ.toLowerCase().replace(/^application\//, '') === 'at+jwt'
+    );
+  } catch {
+    return false;
+  }
+}
+
 function lines(text) {
   return text
     .split('\n')
@@ -83,9 +122,10 @@ function setStatus(text, kind) {
 
 function subscribeUrl(form) {
   const url = hubUrl();
-  for (const topic of lines(form.get('topics'))) url.searchParams.append('topic', topic);
+  const name = form.get('selectorType');
+  for (const topic of lines(form.get('topics'))) url.searchParams.append(name, topic);
   const lastEventId = form.get('lastEventId').trim();
-  if (lastEventId) url.searchParams.set('lastEventID', lastEventId);
+  if (lastEventId) url.searchParams.set(selectorType(form).cursor, lastEventId);
   // A browser EventSource cannot send headers: the token goes in the query (in an app, in the cookie).
   const token = form.get('token').trim();
   if (token) url.searchParams.set('authorization', token);
@@ -114,6 +154,15 @@ function subscribe() {
   const topics = lines(form.get('topics'));
   if (topics.length === 0) {
     setStatus('add a topic first', 'error');
+    return;
+  }
+  if (isAccessToken(form.get('token').trim())) {
+    // The URL is the only place an EventSource can carry it, and no access token may go there.
+    setStatus('refused', 'error');
+    note(
+      'an access token (typ at+jwt) never goes in a URL, and an EventSource sends no header: subscribe here with a draft-07 token, or have your app set the __Secure-mercure_access_token cookie for the hub',
+      'error',
+    );
     return;
   }
   const url = subscribeUrl(form);
@@ -237,6 +286,8 @@ function publishCode(publish) {
 /** What the subscribe form does, as curl, as `siar subscribe` and as browser code. */
 function subscribeCode(subscribe) {
   const topics = lines(subscribe.get('topics'));
+  const name = subscribe.get('selectorType');
+  const { flag, cursor } = selectorType(subscribe);
   const token = subscribe.get('token').trim();
   const lastEventId = subscribe.get('lastEventId').trim();
   const curl = [`curl -N --get ${quote(hubUrl().href)}`];
@@ -250,11 +301,11 @@ function subscribeCode(subscribe) {
     siar.push(`  --last-event-id ${quote(lastEventId)}`);
   }
   for (const topic of topics) {
-    curl.push(`  --data-urlencode ${quote(`topic=${topic}`)}`);
-    siar.push(`  --topic ${quote(topic)}`);
+    curl.push(`  --data-urlencode ${quote(`${name}=${topic}`)}`);
+    siar.push(`  ${flag} ${quote(topic)}`);
   }
   const browser = [`const url = new URL(${js(hubUrl().href)});`];
-  for (const topic of topics) browser.push(`url.searchParams.append('topic', ${js(topic)});`);
+  for (const topic of topics) browser.push(`url.searchParams.append(${js(name)}, ${js(topic)});`);
   if (token) {
     browser.push(
       '// An EventSource sends no headers: the token goes in the query (in an app, prefer the',
@@ -262,7 +313,7 @@ function subscribeCode(subscribe) {
       `url.searchParams.set('authorization', ${js(token)});`,
     );
   }
-  if (lastEventId) browser.push(`url.searchParams.set('lastEventID', ${js(lastEventId)});`);
+  if (lastEventId) browser.push(`url.searchParams.set(${js(cursor)}, ${js(lastEventId)});`);
   browser.push(
     'const source = new EventSource(url);',
     'source.onmessage = (event) => console.log(event.lastEventId, event.data);',
@@ -289,6 +340,23 @@ function updateCode() {
 
 publishForm.addEventListener('input', updateCode);
 subscribeForm.addEventListener('input', updateCode);
+
+/** A new selector type: its hint, and its example in place of the last type's (text of one's own stays). */
+function showSelectorType(previous) {
+  const form = new FormData(subscribeForm);
+  $('selectors-hint').innerHTML = selectorType(form).hint;
+  const field = subscribeForm.elements.topics;
+  if (field.value.trim() === SELECTOR_TYPES[previous]?.example) {
+    field.value = selectorType(form).example;
+  }
+  updateCode();
+}
+
+let shownType = $('selector-type').value;
+$('selector-type').addEventListener('change', () => {
+  showSelectorType(shownType);
+  shownType = $('selector-type').value;
+});
 
 publishForm.addEventListener('submit', async (submit) => {
   submit.preventDefault();
@@ -353,6 +421,9 @@ async function configure() {
     // The page still works with the defaults; only the hints are missing.
   }
   if (config.hub) hubPath = config.hub;
+  // A hub without draft-07 reads no topic selector.
+  if (config.draft07 === false) $('selector-type-topic').remove();
+  $('selectors-hint').innerHTML = selectorType(new FormData(subscribeForm)).hint;
   $('hub-url').textContent = hubUrl().href;
   $('fact-anonymous').textContent = config.anonymous
     ? 'Anonymous subscribers allowed (public updates)'
@@ -367,7 +438,7 @@ async function configure() {
   }
   if (!config.anonymous && !config.subscriberToken) {
     $('subscriber-token-hint').innerHTML =
-      "needed: this hub refuses subscribers without a token; <code>siar token --subscribe '*' --key &lt;the hub's key&gt;</code> prints one";
+      "needed: this hub refuses subscribers without a token; <code>siar token --subscribe '*' --key &lt;the hub's key&gt;</code> prints one (a draft-07 token: an EventSource carries it in the URL)";
   }
   updateCode();
   document.body.dataset.ready = 'true';

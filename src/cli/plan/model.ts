@@ -1,4 +1,7 @@
 /**
+ * Past 400 lines: the plan's arithmetic is one model, each figure with its basis; splitting it would
+ * scatter the formulas a reader checks together.
+ *
  * From a machine, a measurement and a request to a plan: pure arithmetic, no I/O. Each figure
  * carries its basis (read from the machine, measured here, derived, assumed or requested) and
  * what it comes from, so a reader can check every number the plan prints.

@@ -3,11 +3,11 @@
  * of this folder; a selector is a (matcher type, text) pair, so the same text under two types is two
  * selectors (`match=/books/{id}` names one topic, `topic=/books/{id}` a template of many).
  *
- * Today's types, all read from draft-07 `topic` selectors and `mercure` claims (`../topic-selector.ts`
- * says which text gets which type): `wildcard` (`*`), `uri-template` (RFC 6570) and `exact`. A new one
- * (draft-08's `match_urlpattern`, a WHATWG URL Pattern) is a file exporting a `MatcherType`, named in
- * the syntax of the parameter or claim that uses it. Nothing else of the hub looks inside a selector:
- * the subscriber index and the authorization of private updates call `matches` and read `indexing`.
+ * The types: `wildcard` (`*`, in every syntax), `uri-template` (RFC 6570, draft-07's `topic`),
+ * `exact` (both generations' plain text) and `urlpattern` (draft-08's WHATWG URL Pattern). Which
+ * text gets which type is the syntax's to say (`../topic-selector.ts`: one per parameter or claim).
+ * Nothing else of the hub looks inside a selector: the subscriber index and the authorization of
+ * private updates call `matches` and read `indexing`.
  */
 export interface MatcherType {
   /** The type's name: part of a selector's identity, shown nowhere else. */
@@ -20,12 +20,27 @@ export interface MatcherType {
    */
   readonly indexing: 'exact' | 'scan';
   /**
-   * Compiles a selector's text: the test of a topic, called on the hot path of dispatch (no
-   * allocation there), or undefined when the text is not a selector of this type. Compiling may cost
-   * far more than matching; the hub compiles each distinct selector once and keeps the result.
+   * True when a text of this type means something else for another hub URL (a relative URL Pattern
+   * resolves against it): such selectors are compiled, and known, once per hub URL.
    */
-  compile(text: string): TopicMatch | undefined;
+  readonly relative?: boolean;
+  /**
+   * Compiles a selector's text: the test of a topic, called on the hot path of dispatch (no
+   * allocation there), or undefined when the text is not a selector of this type. Throws a
+   * {@link SelectorError} for a text that can only be of this type yet is malformed. Compiling may
+   * cost far more than matching; the hub compiles each distinct selector once and keeps the result.
+   * `hubUrl` is the hub's URL as the request reached it, for the types that resolve against it.
+   */
+  compile(text: string, hubUrl: string): TopicMatch | undefined;
 }
 
 /** True when `topic` is one of the topics a compiled selector matches. */
 export type TopicMatch = (topic: string) => boolean;
+
+/**
+ * A selector's text that its syntax cannot read; the message says why. Where it came from says what
+ * the answer is: a 400 for a subscription's parameter, a 401 `invalid_token` for a token's grant.
+ */
+export class SelectorError extends Error {
+  override readonly name = 'SelectorError';
+}

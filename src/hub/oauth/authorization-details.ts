@@ -1,7 +1,7 @@
 import { forbiddenCharacter } from '../forbidden-characters.js';
+import { SelectorError } from '../matchers/matcher.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from '../resource-metadata.js';
-import { isMatcherType, type MatcherCache, type TopicMatcher } from '../selectors/matchers.js';
-import { UrlPatternError } from '../selectors/url-pattern.js';
+import { MATCH_TYPES, matchSyntax, type SelectorCache, type TopicSelector } from '../topic-selector.js';
 
 /**
  * What a draft-08 access token allows, read from its `authorization_details` claim (RFC 9396):
@@ -29,15 +29,15 @@ export const DEFAULT_DETAIL_LIMITS: DetailLimits = {
 
 /** One `subscribe` detail, kept in token order: the first matching a subscription gives its payload. */
 export interface SubscribeDetail {
-  readonly matchers: readonly TopicMatcher[];
+  readonly matchers: readonly TopicSelector[];
   readonly payload: Record<string, unknown> | undefined;
 }
 
 export interface AccessGrants {
   /** Matchers of the topics the token may publish to; empty: none. */
-  readonly publish: readonly TopicMatcher[];
+  readonly publish: readonly TopicSelector[];
   /** Matchers of the topics whose private updates the token may receive; empty: none. */
-  readonly subscribe: readonly TopicMatcher[];
+  readonly subscribe: readonly TopicSelector[];
   readonly subscribeDetails: readonly SubscribeDetail[];
 }
 
@@ -58,9 +58,9 @@ function readMatcher(
   entry: unknown,
   where: string,
   hubUrl: string,
-  cache: MatcherCache,
+  cache: SelectorCache,
   limits: DetailLimits,
-): TopicMatcher {
+): TopicSelector {
   if (!isObject(entry)) fail(`${where} must be an object {"match": …}.`);
   const { match, match_type: matchType = 'exact' } = entry;
   if (typeof match !== 'string' || match === '') fail(`${where}.match must be a non-empty string.`);
@@ -69,13 +69,16 @@ function readMatcher(
   }
   const forbidden = forbiddenCharacter(match);
   if (forbidden !== undefined) fail(`${where}.match holds ${forbidden}, a control or format character.`);
-  if (typeof matchType !== 'string' || !isMatcherType(matchType)) {
-    fail(`${where}.match_type must be "exact" or "urlpattern", not ${JSON.stringify(matchType)}.`);
+  const syntax = typeof matchType === 'string' ? matchSyntax(matchType) : undefined;
+  if (syntax === undefined) {
+    fail(
+      `${where}.match_type must be ${MATCH_TYPES.map((name) => `"${name}"`).join(' or ')}, not ${JSON.stringify(matchType)}.`,
+    );
   }
   try {
-    return cache.get(matchType, match, hubUrl);
+    return cache.get(match, syntax, hubUrl);
   } catch (error) {
-    if (error instanceof UrlPatternError) fail(`${where}.match: ${error.message}`);
+    if (error instanceof SelectorError) fail(`${where}.match: ${error.message}`);
     throw error;
   }
 }
@@ -87,11 +90,11 @@ function readMatcher(
 export function readAuthorizationDetails(
   claim: unknown,
   hubUrl: string,
-  cache: MatcherCache,
+  cache: SelectorCache,
   limits: DetailLimits = DEFAULT_DETAIL_LIMITS,
 ): AccessGrants {
-  const publish: TopicMatcher[] = [];
-  const subscribe: TopicMatcher[] = [];
+  const publish: TopicSelector[] = [];
+  const subscribe: TopicSelector[] = [];
   const subscribeDetails: SubscribeDetail[] = [];
   if (claim === undefined) return { publish, subscribe, subscribeDetails };
   if (!Array.isArray(claim)) fail('"authorization_details" must be an array.');

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { invalidRequest, invalidToken } from '../resource-metadata.js';
+import { decodeProtectedHeader } from 'jose';
+import { invalidRequest, invalidToken } from '../bearer-challenge.js';
+import { DEFAULT_COOKIE_NAME } from '../hub-options.js';
 
 /**
  * Which token a request presents, how, and of which generation. The `Authorization: Bearer` header
@@ -27,10 +28,6 @@ export interface CredentialOptions {
   readonly draft07: boolean;
   /** The draft-07 cookie's name. Default `mercureAuthorization`. */
   readonly draft07CookieName?: string;
-  /** The draft-08 cookie's name. Default {@link ACCESS_TOKEN_COOKIE}. */
-  readonly cookieName?: string;
-  /** The metadata URL the challenges name. */
-  readonly resourceMetadata?: string;
 }
 
 function cookies(header: string | undefined): Map<string, string> {
@@ -51,29 +48,25 @@ function cookies(header: string | undefined): Map<string, string> {
   return found;
 }
 
+/** True for the `typ` of an access token: `at+jwt`, or `application/at+jwt`, in any case (RFC 9068 §4). */
+export function isAccessTokenType(typ: unknown): boolean {
+  return typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === 'at+jwt';
+}
+
 /**
- * The generation of a token, from its (unverified) header and claims; throws a 401 `invalid_token`
- * for a token that is not at+jwt yet carries `authorization_details`. A token too malformed to read
- * is given to the newest generation the hub accepts, whose verifier says what is wrong.
+ * The generation of a token, from its (unverified) header alone: the one read on every request, the
+ * verifier's cache coming after it. A token too malformed to read is given to the newest generation
+ * the hub accepts, whose verifier says what is wrong. (A token that is not at+jwt yet carries
+ * `authorization_details` is refused by the draft-07 format, once it is verified.)
  */
 export function tokenGeneration(token: string, options: CredentialOptions): TokenGeneration {
   let typ: unknown;
-  let claims: Record<string, unknown>;
   try {
     typ = decodeProtectedHeader(token).typ;
-    claims = decodeJwt(token);
   } catch {
     return options.draft07 ? 'draft-07' : 'draft-08';
   }
-  if (typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === 'at+jwt')
-    return 'draft-08';
-  if (claims.authorization_details !== undefined) {
-    throw invalidToken(
-      'The token carries "authorization_details" but is no access token: its "typ" header must be "at+jwt".',
-      options.resourceMetadata,
-    );
-  }
-  return 'draft-07';
+  return isAccessTokenType(typ) ? 'draft-08' : 'draft-07';
 }
 
 /**
@@ -92,13 +85,11 @@ export function presentedCredential(
   if (generation === 'draft-07' && !options.draft07) {
     throw invalidToken(
       'This hub accepts access tokens only (JWT with "typ": "at+jwt" and "authorization_details"); draft-07 tokens are turned off.',
-      options.resourceMetadata,
     );
   }
   if (found.carrier === 'query' && generation === 'draft-08') {
     throw invalidRequest(
       'Access tokens are not accepted in the URL: send "Authorization: Bearer <token>" or the cookie.',
-      options.resourceMetadata,
     );
   }
   return { ...found, generation };
@@ -113,7 +104,7 @@ function presented(
   if (authorization !== undefined) {
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
     if (match?.[1] === undefined) {
-      throw invalidRequest('The Authorization header must be "Bearer <token>".', options.resourceMetadata);
+      throw invalidRequest('The Authorization header must be "Bearer <token>".');
     }
     return { token: match[1], carrier: 'header' };
   }
@@ -122,15 +113,14 @@ function presented(
     if (!options.draft07) {
       throw invalidRequest(
         'Tokens are not accepted in the URL: send "Authorization: Bearer <token>" or the cookie.',
-        options.resourceMetadata,
       );
     }
     return { token: fromQuery, carrier: 'query' };
   }
   const jar = cookies(headers.cookie);
   const fromCookie =
-    jar.get(options.cookieName ?? ACCESS_TOKEN_COOKIE) ??
-    (options.draft07 ? jar.get(options.draft07CookieName ?? 'mercureAuthorization') : undefined);
+    jar.get(ACCESS_TOKEN_COOKIE) ??
+    (options.draft07 ? jar.get(options.draft07CookieName ?? DEFAULT_COOKIE_NAME) : undefined);
   if (fromCookie !== undefined) return { token: fromCookie, carrier: 'cookie' };
   return undefined;
 }

@@ -1,8 +1,14 @@
 import { HubError } from '../errors.js';
 import { forbiddenCharacter } from '../forbidden-characters.js';
-import type { SelectorCache } from '../topic-selector.js';
-import { isMatcherType, type MatcherCache, type MatcherType } from './matchers.js';
-import { UrlPatternError } from './url-pattern.js';
+import { SelectorError } from '../matchers/matcher.js';
+import {
+  MATCH_SYNTAX,
+  matchSyntax,
+  type SelectorCache,
+  type SelectorSyntax,
+  TOPIC_SYNTAX,
+  type TopicSelector,
+} from '../topic-selector.js';
 
 /**
  * The selectors of a subscription request, from its query (or a form body carrying the same
@@ -12,11 +18,9 @@ import { UrlPatternError } from './url-pattern.js';
  * ignored) is a 400: a misspelt matcher type fails loudly instead of subscribing to nothing.
  */
 
-/** `topic`: a draft-07 selector; otherwise the draft-08 matcher type. */
-export type SelectorType = 'topic' | MatcherType;
-
+/** A selector as the request gave it: the syntax of its parameter, and its text. */
 export interface RequestedSelector {
-  readonly type: SelectorType;
+  readonly syntax: SelectorSyntax;
   readonly value: string;
 }
 
@@ -65,12 +69,11 @@ function inMatchNamespace(name: string): boolean {
   return name.length >= 5 && name.slice(0, 5).toLowerCase() === 'match';
 }
 
-/** The matcher type a `match…` parameter name selects; undefined for one the hub does not support. */
-function matcherTypeOf(name: string): MatcherType | undefined {
-  if (name === 'match') return 'exact';
+/** The syntax a `match…` parameter name selects; undefined for one the hub does not support. */
+function syntaxOf(name: string): SelectorSyntax | undefined {
+  if (name === 'match') return MATCH_SYNTAX;
   if (!name.startsWith('match_')) return undefined;
-  const type = name.slice('match_'.length);
-  return isMatcherType(type) ? type : undefined;
+  return matchSyntax(name.slice('match_'.length));
 }
 
 function badRequest(message: string): HubError {
@@ -92,19 +95,19 @@ export function parseSelectorParams(query: string, options: SelectorParamsOption
     const at = pair.indexOf('=');
     const name = LENIENT_UTF8.decode(percentDecode(at === -1 ? pair : pair.slice(0, at)));
     const rawValue = percentDecode(at === -1 ? '' : pair.slice(at + 1));
-    let type: SelectorType;
+    let syntax: SelectorSyntax;
     let value: string;
     if (name === 'topic' && options.draft07) {
-      type = 'topic';
+      syntax = TOPIC_SYNTAX;
       value = LENIENT_UTF8.decode(rawValue);
     } else if (inMatchNamespace(name)) {
-      const matcherType = matcherTypeOf(name);
-      if (matcherType === undefined) {
+      const named = syntaxOf(name);
+      if (named === undefined) {
         throw badRequest(
           `Unknown matcher parameter "${name}": this hub reads "match" (exact), "match_exact" and "match_urlpattern".`,
         );
       }
-      type = matcherType;
+      syntax = named;
       try {
         value = STRICT_UTF8.decode(rawValue);
       } catch {
@@ -125,10 +128,10 @@ export function parseSelectorParams(query: string, options: SelectorParamsOption
     if (value.length > options.maxSelectorLength) {
       throw badRequest(`A selector is longer than ${options.maxSelectorLength} characters.`);
     }
-    const key = `${type} ${value}`;
+    const key = `${syntax.name} ${value}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    selectors.push({ type, value });
+    selectors.push({ syntax, value });
   }
   if (selectors.length === 0) {
     throw badRequest(
@@ -140,32 +143,20 @@ export function parseSelectorParams(query: string, options: SelectorParamsOption
   return selectors;
 }
 
-/** A selector ready for dispatch: its type, its text (`selector`, as draft-07 names it) and its test. */
-export interface CompiledSelector {
-  readonly type: SelectorType;
-  readonly selector: string;
-  matches(topic: string): boolean;
-}
-
 /**
- * Compiles requested selectors: `topic` ones by the draft-07 rules, the others by their matcher type,
- * URL Patterns resolved against `hubUrl`. Throws a 400 `HubError` for a `match_urlpattern` value that
- * is not a URL Pattern the hub accepts.
+ * Compiles requested selectors, each by its syntax, URL Patterns resolved against `hubUrl`. Throws
+ * a 400 `HubError` for a `match_urlpattern` value that is not a URL Pattern the hub accepts.
  */
 export function compileSelectors(
   requested: readonly RequestedSelector[],
-  caches: { readonly topics: SelectorCache; readonly matchers: MatcherCache },
+  cache: SelectorCache,
   hubUrl: string,
-): CompiledSelector[] {
-  return requested.map(({ type, value }) => {
-    if (type === 'topic') {
-      const selector = caches.topics.get(value);
-      return { type, selector: selector.selector, matches: (topic: string) => selector.matches(topic) };
-    }
+): TopicSelector[] {
+  return requested.map(({ syntax, value }) => {
     try {
-      return caches.matchers.get(type, value, hubUrl);
+      return cache.get(value, syntax, hubUrl);
     } catch (error) {
-      if (error instanceof UrlPatternError) throw badRequest(`Invalid "match_urlpattern": ${error.message}`);
+      if (error instanceof SelectorError) throw badRequest(`Invalid "${syntax.name}": ${error.message}`);
       throw error;
     }
   });

@@ -1,3 +1,5 @@
+// Past 400 lines: the NATS JetStream store in one class (append, the ordered consumer, replay, health);
+// its presence and shared engine helpers are files beside it (nats-*.ts, engine.ts).
 import {
   type ConsumerMessages,
   DeliverPolicy,

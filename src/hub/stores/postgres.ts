@@ -1,3 +1,5 @@
+// Past 400 lines: the PostgreSQL store in one class (append, the LISTEN/NOTIFY reader, replay, health);
+// its schema (and why positions come in commit order) and batching are files beside it (postgres-*.ts).
 import pg from 'pg';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { HubError } from '../errors.js';

@@ -1,4 +1,6 @@
-import type { JWTHeaderParameters, JWTPayload } from 'jose';
+import type { JWTPayload, JWTVerifyOptions, ProtectedHeaderParameters } from 'jose';
+import type { KeySource } from '../oauth/key-source.js';
+import type { TokenGeneration } from '../oauth/presented-token.js';
 import type { SelectorCache, TopicSelector } from '../topic-selector.js';
 
 /**
@@ -14,35 +16,59 @@ export interface Grants {
    * the dashboard's figures); undefined: none.
    */
   readonly subscribe: readonly TopicSelector[] | undefined;
-  /** Data about the holder, shown in its subscription events. */
-  readonly payload: unknown;
+  /** Data about the holder shown with its subscription of this selector text; undefined: none. */
+  payloadFor(selector: string): unknown;
 }
 
-/** A JWT whose signature, `exp` and `nbf` the hub has checked with its key. */
+/** Who the hub is for the request a token came with: what its tokens are checked against. */
+export interface VerifyContext {
+  /** The value an access token's `aud` must hold: the hub's resource identifier. */
+  readonly resourceIdentifier: string;
+  /** The hub's URL as the request reached it: relative URL Patterns resolve against it. */
+  readonly hubUrl: string;
+}
+
+/** The keys one role (publishers, or subscribers) trusts. */
+export interface TrustedKeys {
+  /** The role's configured key, for draft-07 tokens (they name no issuer); undefined: none. */
+  readonly configured: KeySource | undefined;
+  /** The issuers of access tokens, by the `iss` they sign with, each with its own keys alone. */
+  readonly issuers: ReadonlyMap<string, readonly KeySource[]>;
+}
+
+/** How a token is verified: with which keys, and what jose checks besides its signature and time window. */
+export interface Verification {
+  /** Tried in order, those whose algorithms include the token's `alg`. */
+  readonly keys: readonly KeySource[];
+  readonly checks: Pick<JWTVerifyOptions, 'typ' | 'issuer' | 'audience' | 'requiredClaims'>;
+}
+
+/** A JWT whose signature, `exp` and `nbf` the hub has checked with a trusted key. */
 export interface VerifiedJwt {
-  readonly header: JWTHeaderParameters;
+  readonly header: ProtectedHeaderParameters;
   readonly payload: JWTPayload;
 }
 
 /**
- * A token format: one way a token says what it grants. Each format is one file of this folder; the
- * verifier (`../jwt-verifier.ts`) checks a token's signature and time window, asks its formats in
- * order which one `recognizes` the token's header, and takes the grants from that one.
- *
- * Today's format: draft-07's `mercure` claim (`mercure-claim.ts`), which reads any token. The next,
- * RFC 9068 OAuth access tokens (`typ: at+jwt`, `iss`, `aud`, `authorization_details`), is a file
- * exporting a `TokenFormat` that recognizes its `typ`, checks its own claims in `grants`, and makes
- * its selectors with the matcher types its details name (a `SelectorSyntax` each).
+ * A token format: one way a token says what it grants, one per generation, each a file of this
+ * folder: draft-07's `mercure` claim (`mercure-claim.ts`) and draft-08's RFC 9068 access token
+ * (`access-token.ts`). Which one a token is, `typ` says (`../oauth/presented-token.ts`); the
+ * verifier (`../jwt-verifier.ts`) then asks the format which keys and checks apply, verifies the
+ * signature and the time window, and takes the grants from the format.
  */
 export interface TokenFormat {
-  /** The format's name, for log lines. */
+  /** The format's name, for messages. */
   readonly name: string;
-  /** True when this format reads a token with this protected header. */
-  recognizes(header: JWTHeaderParameters): boolean;
+  readonly generation: TokenGeneration;
+  /**
+   * The keys and checks for a token with these (not yet verified) claims. Throws the 401 of
+   * `invalidToken` when no trusted key may verify it (an issuer the hub does not trust).
+   */
+  verification(claims: JWTPayload, keys: TrustedKeys, context: VerifyContext): Verification;
   /**
    * What the token grants; selectors are made with `selectors` (shared, so a token presented again
-   * compiles nothing). Throws the 401 `HubError` of {@link invalidToken} when the token's claims are
-   * not valid ones of this format.
+   * compiles nothing). Throws the 401 of `invalidToken` when the token's claims are not valid ones
+   * of this format.
    */
-  grants(jwt: VerifiedJwt, selectors: SelectorCache): Grants;
+  grants(jwt: VerifiedJwt, selectors: SelectorCache, context: VerifyContext): Grants;
 }

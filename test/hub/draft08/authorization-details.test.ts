@@ -6,14 +6,14 @@ import {
   payloadFor,
   readAuthorizationDetails,
 } from '../../../src/hub/oauth/authorization-details.js';
-import { MatcherCache } from '../../../src/hub/selectors/matchers.js';
+import { SelectorCache } from '../../../src/hub/topic-selector.js';
 import { thrown } from './caught.js';
 
 const HUB = 'https://hub.example.com/.well-known/mercure';
 const TYPE = 'https://mercure.rocks/authorization-detail';
 
 const read = (claim: unknown, limits?: Parameters<typeof readAuthorizationDetails>[3]) =>
-  readAuthorizationDetails(claim, HUB, new MatcherCache(), limits);
+  readAuthorizationDetails(claim, HUB, new SelectorCache(), limits);
 
 const refusal = (claim: unknown, limits?: Parameters<typeof readAuthorizationDetails>[3]) =>
   thrown(AuthorizationDetailsError, () => read(claim, limits)).message;

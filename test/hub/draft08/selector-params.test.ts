@@ -3,20 +3,26 @@
 // compiled selectors (the matcher type is part of a selector's identity).
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../../../src/hub/errors.js';
-import { MatcherCache, matcherKey } from '../../../src/hub/selectors/matchers.js';
 import {
   compileSelectors,
   parseSelectorParams,
   type SelectorParamsOptions,
 } from '../../../src/hub/selectors/selector-params.js';
-import { SelectorCache } from '../../../src/hub/topic-selector.js';
+import {
+  MATCH_SYNTAX,
+  SelectorCache,
+  TOPIC_SYNTAX,
+  URL_PATTERN_SYNTAX,
+} from '../../../src/hub/topic-selector.js';
 import { thrown } from './caught.js';
 
 const HUB = 'https://hub.example.com/.well-known/mercure';
 const OPTIONS: SelectorParamsOptions = { draft07: true, maxSelectors: 5, maxSelectorLength: 50 };
 
 const query = (pairs: Array<[string, string]>) => new URLSearchParams(pairs).toString();
-const parse = (text: string, options = OPTIONS) => parseSelectorParams(text, options);
+/** The selectors read, as [their parameter's syntax, their text]. */
+const parse = (text: string, options = OPTIONS) =>
+  parseSelectorParams(text, options).map(({ syntax, value }) => [syntax.name, value]);
 
 const refusal = (text: string, options = OPTIONS) => thrown(HubError, () => parse(text, options));
 
@@ -30,21 +36,21 @@ describe('selector parameters', () => {
       ['other', 'ignored'],
     ]);
     expect(parse(text)).toEqual([
-      { type: 'exact', value: 'https://example.com/{id}' },
-      { type: 'topic', value: 'https://example.com/{id}' },
-      { type: 'urlpattern', value: 'https://example.com/:id' },
-      { type: 'exact', value: 'plain' },
+      ['match', 'https://example.com/{id}'],
+      ['topic', 'https://example.com/{id}'],
+      ['match_urlpattern', 'https://example.com/:id'],
+      ['match', 'plain'],
     ]);
   });
 
-  it('keep one of each (type, value): match and match_exact are one type', () => {
+  it('keep one of each (syntax, value): match and match_exact are one syntax', () => {
     const text = query([
       ['match', 'a'],
       ['match_exact', 'a'],
       ['topic', 'a'],
       ['match_urlpattern', 'a'],
     ]);
-    expect(parse(text).map(({ type }) => type)).toEqual(['exact', 'topic', 'urlpattern']);
+    expect(parse(text).map(([syntax]) => syntax)).toEqual(['match', 'topic', 'match_urlpattern']);
   });
 
   it('refuse with 400 every other name of the match namespace, whatever its case', () => {
@@ -63,14 +69,14 @@ describe('selector parameters', () => {
     expect(refusal(query([['match_urlpattern', 'a\u200Bb']])).message).toContain('U+200B');
     expect(refusal(query([['match', 'a\u202Eb']])).message).toContain('U+202E');
     // draft-07 topics keep their rules.
-    expect(parse(query([['topic', 'a\u200Bb']]))).toEqual([{ type: 'topic', value: 'a\u200Bb' }]);
+    expect(parse(query([['topic', 'a\u200Bb']]))).toEqual([['topic', 'a\u200Bb']]);
   });
 
   it('decode as application/x-www-form-urlencoded: + is a space, a stray % stays', () => {
     expect(parse('match=a+b%20c&match=100%&match=%e2%82%ac')).toEqual([
-      { type: 'exact', value: 'a b c' },
-      { type: 'exact', value: '100%' },
-      { type: 'exact', value: '€' },
+      ['match', 'a b c'],
+      ['match', '100%'],
+      ['match', '€'],
     ]);
   });
 
@@ -86,63 +92,66 @@ describe('selector parameters', () => {
     expect(refusal('').message).toContain('Missing selector');
     const off = { ...OPTIONS, draft07: false };
     expect(refusal('topic=a', off).message).toContain('draft-07 "topic" is turned off');
-    expect(parse('topic=a&match=b', off)).toEqual([{ type: 'exact', value: 'b' }]);
+    expect(parse('topic=a&match=b', off)).toEqual([['match', 'b']]);
   });
 });
 
 describe('compiled selectors', () => {
-  const caches = () => ({ topics: new SelectorCache(), matchers: new MatcherCache() });
-
   it('make match=…/{id} an exact string and topic=…/{id} a template', () => {
     const [exact, template] = compileSelectors(
       [
-        { type: 'exact', value: 'https://example.com/books/{id}' },
-        { type: 'topic', value: 'https://example.com/books/{id}' },
+        { syntax: MATCH_SYNTAX, value: 'https://example.com/books/{id}' },
+        { syntax: TOPIC_SYNTAX, value: 'https://example.com/books/{id}' },
       ],
-      caches(),
+      new SelectorCache(),
       HUB,
     );
     expect(exact?.matches('https://example.com/books/1')).toBe(false);
     expect(exact?.matches('https://example.com/books/{id}')).toBe(true);
     expect(template?.matches('https://example.com/books/1')).toBe(true);
-    expect([exact?.type, template?.type]).toEqual(['exact', 'topic']);
+    expect([exact?.type.name, template?.type.name]).toEqual(['exact', 'uri-template']);
+    expect([exact?.syntax.matchType, template?.syntax.matchType]).toEqual(['exact', undefined]);
   });
 
-  it('make * match every topic whatever the type', () => {
+  it('make * match every topic whatever the syntax: one wildcard selector', () => {
     const compiled = compileSelectors(
       [
-        { type: 'exact', value: '*' },
-        { type: 'urlpattern', value: '*' },
-        { type: 'topic', value: '*' },
+        { syntax: MATCH_SYNTAX, value: '*' },
+        { syntax: URL_PATTERN_SYNTAX, value: '*' },
+        { syntax: TOPIC_SYNTAX, value: '*' },
       ],
-      caches(),
+      new SelectorCache(),
       HUB,
     );
-    for (const selector of compiled) expect(selector.matches('urn:anything'), selector.type).toBe(true);
+    for (const selector of compiled)
+      expect(selector.matches('urn:anything'), selector.syntax.name).toBe(true);
+    expect(new Set(compiled.map(({ key }) => key)).size).toBe(1);
   });
 
   it('answer 400 for a match_urlpattern that is no URL Pattern the hub accepts', () => {
-    const compile = (value: string) => compileSelectors([{ type: 'urlpattern', value }], caches(), HUB);
+    const compile = (value: string) =>
+      compileSelectors([{ syntax: URL_PATTERN_SYNTAX, value }], new SelectorCache(), HUB);
     expect(() => compile('https://example.com/:id(\\d+)')).toThrow(
       /Invalid "match_urlpattern".*custom regexp/,
     );
-    try {
-      compile('https://example.com/{');
-    } catch (error) {
-      expect((error as HubError).status).toBe(400);
-    }
-    expect.assertions(2);
+    expect(thrown(HubError, () => compile('https://example.com/{')).status).toBe(400);
   });
 
-  it('share one compiled matcher per (type, text, hub URL), within a bound', () => {
-    const cache = new MatcherCache(2);
-    const first = cache.get('urlpattern', '/books/:id', HUB);
-    expect(cache.get('urlpattern', '/books/:id', HUB)).toBe(first);
-    expect(cache.get('urlpattern', '/books/:id', 'https://other.example/.well-known/mercure')).not.toBe(
-      first,
+  it('share one compiled selector per (syntax, text, hub URL) for relative types, within a bound', () => {
+    const cache = new SelectorCache(2);
+    const first = cache.get('/books/:id', URL_PATTERN_SYNTAX, HUB);
+    expect(cache.get('/books/:id', URL_PATTERN_SYNTAX, HUB)).toBe(first);
+    const elsewhere = cache.get(
+      '/books/:id',
+      URL_PATTERN_SYNTAX,
+      'https://other.example/.well-known/mercure',
     );
-    expect(cache.get('exact', '/books/:id', HUB).matches('/books/:id')).toBe(true);
+    expect(elsewhere).not.toBe(first);
+    expect(elsewhere.key).not.toBe(first.key);
+    expect(first.matches('https://hub.example.com/books/7')).toBe(true);
+    expect(elsewhere.matches('https://hub.example.com/books/7')).toBe(false);
+    // An exact selector is the same for every hub URL.
+    expect(cache.get('/books/:id', MATCH_SYNTAX, HUB).key).toBe(cache.get('/books/:id', MATCH_SYNTAX).key);
     expect(cache.size).toBe(2);
-    expect(matcherKey('exact', 'a')).not.toBe(matcherKey('urlpattern', 'a'));
   });
 });

@@ -108,11 +108,13 @@ describe('the linear engine against URL Pattern', () => {
   );
   const topicPiece = fc.constantFrom('/', 'a', 'b', '-', '.', 'ab', '%41', '?', '#', '~');
   const pattern = fc.array(pathPiece, { minLength: 1, maxLength: 6 }).map((pieces) => pieces.join(''));
-  // Paths starting with "//" are left out: there the polyfill's `test` parts from the standard (see above).
+  // Paths starting with "//" are left out: there the polyfill's `test` parts from the standard (see
+  // above). So are queries starting with "?" (`/??`): the polyfill strips that second "?" too, and
+  // matches `https://example.com/??` with the pattern `https://example.com/?`, whose search is "".
   const path = fc
     .array(topicPiece, { maxLength: 8 })
     .map((pieces) => `/${pieces.join('')}`)
-    .filter((text) => !text.startsWith('//'));
+    .filter((text) => !text.startsWith('//') && !text.includes('??'));
 
   // The polyfill has the standard's attribute; its type declarations lack it.
   const hasRegExpGroups = (pattern: URLPattern) =>
