@@ -2,7 +2,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../../server/logger.js';
 import { BurstLog } from '../burst-log.js';
 import type { SubscriptionDocument } from '../subscriptions.js';
-import type { RedisClient } from './redis.js';
+import type { RedisClient } from './redis-link.js';
 import type { HubNode, SubscriptionPresence } from './store.js';
 
 export interface RedisPresenceOptions {

@@ -8,7 +8,7 @@
 
 import type { ClientContext, Result } from 'ioredis';
 import { type StoredUpdate, stored, type Update } from '../update.js';
-import type { RedisClient } from './redis.js';
+import type { RedisClient } from './redis-link.js';
 
 // A stream position `ms-n` as one number that sorts the same way: ms × 2048 + n. Doubles hold it
 // exactly until the year 2109, for up to 2048 entries in one millisecond (Redis makes a few hundred at most).

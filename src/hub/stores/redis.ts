@@ -1,9 +1,9 @@
-import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { BurstLog } from '../burst-log.js';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
-import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './engine.js';
+import { engineUnavailable, rideThrough, withDeadline } from './engine.js';
+import { type RedisClient, RedisLink, retryable } from './redis-link.js';
 import { RedisPresence } from './redis-presence.js';
 import { appendEntry, defineAppend, positionOf, seqOf, updateOf } from './redis-stream.js';
 import {
@@ -52,8 +52,7 @@ export interface RedisStoreOptions {
   logger?: Logger;
 }
 
-/** A connection to one Redis server or to a Redis Cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from './redis-link.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -61,33 +60,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const RECENT_DELIVERIES = 1024;
 /** Longest `close()` waits for Redis to drop this node's entries (ms); they expire by themselves anyway. */
 const CLOSE_CLEANUP_MS = 1000;
-/** The first wait before connecting again; it doubles up to the next one (ms). */
-const FIRST_RECONNECT_MS = 50;
-/** The longest wait before connecting again (ms): a Redis back is found within it. */
-const LONGEST_RECONNECT_MS = 1000;
-/** What ioredis says when it drops a connection on which nothing arrived within `socketTimeout`. */
-const SOCKET_TIMEOUT = /^Socket timeout/;
-
-/**
- * Whether an append that failed may be sent again: any failure of the link (a reset, a dropped or
- * silent connection, a connection not ready), and Redis' own "not now" replies. The append script
- * stores an ID once, so a resent append that had been stored is not stored twice.
- */
-function retryable(error: unknown): boolean {
-  if (error instanceof ReplyError)
-    return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)/.test(String((error as Error).message));
-  return !(error instanceof StoreTimeoutError);
-}
-
 /**
  * Many hub nodes on one Redis (6.2+) or Redis Cluster. A Redis Stream is both the history and the
  * fan-out: publishing is `XADD` (the publisher hears back only once it succeeded), and every node
- * runs one blocking `XREAD` loop that dispatches to its own subscribers. When Redis goes away the
- * node keeps its subscribers, refuses publishes (503), reconnects with backoff and reads on from
- * the last position it delivered, so nothing appended meanwhile is skipped. An update whose ID the
- * history still holds is stored once: a publisher that got a 503 may retry with the same `id`.
- * The entries' layout and the append script are in redis-stream.ts; the node list and the
- * subscriptions every node shares, in redis-presence.ts.
+ * runs one blocking `XREAD` loop that dispatches to its own subscribers. When a connection is lost
+ * a publish waits for it (up to `storeTimeoutMs`); when Redis stays away, or goes silent, the node
+ * keeps its subscribers, refuses publishes (503), reconnects and reads on from the last position
+ * it delivered, so nothing appended meanwhile is skipped. An update whose ID the history still
+ * holds is stored once: a publisher that got a 503 may retry with the same `id`. The connections
+ * are in redis-link.ts; the entries' layout and the append script in redis-stream.ts; the node
+ * list and the subscriptions every node shares, in redis-presence.ts.
  */
 export class RedisStore implements HubStore {
   readonly kind = 'redis';
@@ -100,8 +82,7 @@ export class RedisStore implements HubStore {
   private readonly options: Required<Omit<RedisStoreOptions, 'logger' | 'cluster'>> & { cluster: boolean };
   private readonly logger: Logger;
   private readonly keys: { stream: string; ids: string };
-  private commands: RedisClient | undefined;
-  private reader: RedisClient | undefined;
+  private link: RedisLink | undefined;
   private dispatch: Dispatch | undefined;
   private position = '0-0';
   private lastId: string | undefined;
@@ -115,13 +96,8 @@ export class RedisStore implements HubStore {
   private readonly recent = new Map<string, string>();
   /** Publishes waiting for Redis now (at most `maxWaitingAppends`). */
   private waitingAppends = 0;
-  /** Times the command connection was lost: an append that saw it change waited for a reconnection. */
-  private connectionsLost = 0;
-  /** Appends waiting for the command connection to be ready again. */
-  private readonly whenReady = new Set<() => void>();
   private beating = false;
   private readonly waitLog: BurstLog;
-  private readonly replacedLog: BurstLog;
 
   constructor(options: RedisStoreOptions) {
     let url: URL;
@@ -172,10 +148,6 @@ export class RedisStore implements HubStore {
       this.logger,
       `Publishes wait for the connection to Redis to come back (up to ${this.options.storeTimeoutMs} ms, then 503).`,
     );
-    this.replacedLog = new BurstLog(
-      this.logger,
-      'Redis sent nothing on a connection with commands waiting (a partition?): it is dropped and made again.',
-    );
     // One hash tag for all keys: a Redis Cluster keeps them in one slot, so the append script may touch several.
     const tag = `{${prefix}}`;
     this.keys = { stream: `${tag}:updates`, ids: `${tag}:ids` };
@@ -183,80 +155,25 @@ export class RedisStore implements HubStore {
       tag,
       nodeId: this.nodeId,
       ttlMs: this.options.presenceTtlMs,
-      client: () => this.commands,
+      client: () => this.link?.commands,
       logger: this.logger,
     });
   }
 
-  /**
-   * A new connection. The command connection queues nothing itself (a publish waits for it in
-   * `append`, bounded in number and time); the blocking reader's one XREAD waits for it. On either,
-   * Redis sending nothing for `socketTimeout` while a command waits drops the connection, which is
-   * then made again: a partition is found within that time, not when TCP gives up.
-   */
-  private connect(name: string, blocking: boolean): RedisClient {
-    const { storeTimeoutMs, readBlockMs } = this.options;
-    const options: RedisOptions = {
-      connectionName: `siar-${name}`,
-      lazyConnect: true,
-      enableOfflineQueue: blocking,
-      maxRetriesPerRequest: blocking ? null : 1,
-      retryStrategy: (attempt) =>
-        Math.min(FIRST_RECONNECT_MS * 2 ** Math.min(attempt - 1, 10), LONGEST_RECONNECT_MS),
-      connectTimeout: this.options.connectTimeoutMs,
-      // A blocking read answers within readBlockMs even when nothing came (nil).
-      socketTimeout: blocking ? readBlockMs + storeTimeoutMs : storeTimeoutMs,
-    };
-    if (!this.options.cluster) return new Redis(this.options.url, options);
-    const url = new URL(this.options.url);
-    return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
-      redisOptions: {
-        ...options,
-        username: url.username || undefined,
-        password: url.password || undefined,
-        tls: url.protocol === 'rediss:' ? {} : undefined,
-      },
-      // The cluster's own option (redisOptions' is for its node connections): open() connects.
-      lazyConnect: true,
-      enableOfflineQueue: blocking,
-      clusterRetryStrategy: (attempt) =>
-        Math.min(FIRST_RECONNECT_MS * 2 ** Math.min(attempt - 1, 10), LONGEST_RECONNECT_MS),
-    });
-  }
-
   async open(dispatch: Dispatch): Promise<void> {
-    this.commands = this.connect('commands', false);
-    this.reader = this.connect('reader', true);
-    for (const [name, client] of [
-      ['commands', this.commands],
-      ['reader', this.reader],
-    ] as const) {
-      client.on('error', (error: Error) => {
-        // Otherwise reported by the failing command or read; ioredis reconnects by itself.
-        if (!SOCKET_TIMEOUT.test(error.message)) return;
-        this.faults.linksReplaced++;
-        this.replacedLog.note({ store: 'redis', connection: name, error: error.message });
-      });
-    }
-    let lost = false;
-    this.commands.on('close', () => {
-      this.connectionsLost++;
-      if (this.closed || lost) return;
-      lost = true;
-      this.logger.warn(
-        { store: 'redis' },
-        `Lost the connection to Redis: reconnecting; publishes wait for it up to ${this.options.storeTimeoutMs} ms (then 503), subscribers stay connected.`,
-      );
+    const { url, cluster, connectTimeoutMs, storeTimeoutMs, readBlockMs } = this.options;
+    const link = new RedisLink({
+      url,
+      cluster,
+      connectTimeoutMs,
+      storeTimeoutMs,
+      readBlockMs,
+      logger: this.logger,
+      faults: this.faults,
     });
-    this.commands.on('ready', () => {
-      for (const resume of this.whenReady) resume();
-      this.whenReady.clear();
-      if (!lost) return;
-      lost = false;
-      this.logger.info({ store: 'redis' }, 'Connected to Redis again: publishes are accepted.');
-    });
+    this.link = link;
     try {
-      await Promise.all([this.commands.connect(), this.reader.connect()]);
+      await link.connect();
     } catch (error) {
       await this.close();
       throw new HubError(
@@ -264,7 +181,7 @@ export class RedisStore implements HubStore {
         `Cannot connect to Redis at ${redact(this.options.url)}: ${(error as Error).message}`,
       );
     }
-    const commands = this.commands;
+    const commands = link.commands;
     defineAppend(commands);
     const [last] = await commands.xrevrange(this.keys.stream, '+', '-', 'COUNT', 1);
     if (last !== undefined) {
@@ -272,7 +189,7 @@ export class RedisStore implements HubStore {
       this.lastId = updateOf(last[0], last[1]).id;
     }
     this.dispatch = dispatch;
-    this.loop = this.readLoop(this.reader);
+    this.loop = this.readLoop(link.reader);
     void this.beat();
     this.beatTimer = setInterval(() => void this.beat(), this.presence.renewEveryMs);
     this.beatTimer.unref();
@@ -351,8 +268,8 @@ export class RedisStore implements HubStore {
 
   /** The command connection, or an error when the store is not open. */
   private client(): RedisClient {
-    if (this.commands === undefined || this.closed) throw new Error('The Redis store is not open.');
-    return this.commands;
+    if (this.link === undefined || this.closed) throw new Error('The Redis store is not open.');
+    return this.link.commands;
   }
 
   /**
@@ -362,19 +279,20 @@ export class RedisStore implements HubStore {
    */
   async append(update: Update): Promise<StoredUpdate> {
     const commands = this.client();
+    const link = this.link as RedisLink;
     if (this.waitingAppends >= this.options.maxWaitingAppends) {
       throw engineUnavailable('Redis', `${this.waitingAppends} publishes are waiting for it already`);
     }
     this.waitingAppends++;
     let waited = false;
-    const lostBefore = this.connectionsLost;
+    const lostBefore = link.losses;
     try {
       const position = await rideThrough(
         async (remainingMs) => {
           if (commands.status !== 'ready') {
             if (!waited) this.waitLog.note({ store: 'redis', status: commands.status });
             waited = true;
-            await this.ready(remainingMs);
+            await link.ready(remainingMs);
           }
           const { stream, ids } = this.keys;
           const appended = appendEntry(commands, stream, ids, this.options.historySize, update);
@@ -387,7 +305,7 @@ export class RedisStore implements HubStore {
         },
       );
       // Waited for the connection, tried again, or sent on a connection lost before it answered (ioredis sends it again).
-      if (waited || this.connectionsLost !== lostBefore) this.faults.appendsRiddenThrough++;
+      if (waited || link.losses !== lostBefore) this.faults.appendsRiddenThrough++;
       // Dispatch comes back through the read loop, on this node as on every other.
       return stored(update, seqOf(position));
     } catch (error) {
@@ -396,18 +314,6 @@ export class RedisStore implements HubStore {
     } finally {
       this.waitingAppends--;
     }
-  }
-
-  /** Resolves once the command connection is ready, or rejects after `ms`. */
-  private ready(ms: number): Promise<void> {
-    let resume: (() => void) | undefined;
-    const ready = new Promise<void>((resolve) => {
-      resume = resolve;
-      this.whenReady.add(resolve);
-    });
-    return withDeadline(ready, ms, 'Redis reconnection').finally(() => {
-      if (resume) this.whenReady.delete(resume);
-    });
   }
 
   async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
@@ -442,7 +348,7 @@ export class RedisStore implements HubStore {
 
   health(): StoreHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
-    const status = this.commands?.status;
+    const status = this.link?.commands.status;
     if (status !== 'ready') return { ok: false, detail: `Redis connection ${status ?? 'missing'}` };
     if (this.readerFailing !== undefined) return { ok: false, detail: `read loop: ${this.readerFailing}` };
     return { ok: true };
@@ -453,7 +359,7 @@ export class RedisStore implements HubStore {
    * reads the history's length, in one round trip.
    */
   private async beat(): Promise<void> {
-    const commands = this.commands;
+    const commands = this.link?.commands;
     // One beat at a time: one that waits for a silent Redis is not joined by the next ones.
     if (commands === undefined || this.closed || this.beating) return;
     this.beating = true;
@@ -476,7 +382,7 @@ export class RedisStore implements HubStore {
     this.closed = true;
     this.dispatch = undefined;
     if (this.beatTimer) clearInterval(this.beatTimer);
-    const commands = this.commands;
+    const commands = this.link?.commands;
     if (commands?.status === 'ready') {
       // A Redis that stopped answering (a partition) keeps a connection 'ready' and never replies:
       // the hub's shutdown must not wait on it.
@@ -484,9 +390,7 @@ export class RedisStore implements HubStore {
       this.presence.leave(transaction);
       await Promise.race([transaction.exec().catch(() => undefined), sleep(CLOSE_CLEANUP_MS)]);
     }
-    // The blocked read ends when its connection does.
-    this.reader?.disconnect();
-    commands?.disconnect();
+    this.link?.close();
     await this.loop?.catch(() => undefined);
   }
 }
