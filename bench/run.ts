@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SOURCE_ADDRESSES } from '../src/cli/bench/subscribers.js';
+// Descriptors a process needs beyond its sockets: the hub keeps this many (stdio, IPC, libuv, files, publishers).
+import { DESCRIPTOR_RESERVE } from '../src/hub/capacity.js';
 import { installCleanup, REPO_ROOT, setCodeRoot } from './lib/children.js';
 import { keepingSection } from './lib/kept-section.js';
 import { machineFacts } from './lib/machine.js';
@@ -39,8 +41,6 @@ import type { Row, ScenarioOutcome } from './report/outcomes.js';
 import { describeProfile } from './report/profile.js';
 import { SERVER_NAMES, type ServerName, type ServerUnderTest, serversUnderTest } from './servers/index.js';
 
-/** Descriptors a process needs beyond its sockets (stdio, IPC, libuv, files). */
-const DESCRIPTOR_RESERVE = 200;
 /** Client-side TIME_WAIT connections tolerated before a run (each holds an ephemeral port for 60 s). */
 const TIME_WAIT_LIMIT = 10_000;
 /**

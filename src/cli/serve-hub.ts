@@ -49,7 +49,7 @@ export async function startHub(
   }
   let server: HubServer;
   try {
-    server = createHubServer(hub, serverOptions);
+    server = createHubServer(hub, { ...serverOptions, logger: options.logger });
   } catch (error) {
     await hub.close();
     throw new UsageError(`Cannot serve with this certificate and key: ${(error as Error).message}`, 1);

@@ -60,7 +60,7 @@ interface WorkerPlan {
   port: number;
   host?: string;
   /** Set when each worker opens the store itself (one shared by nodes). */
-  sharedStore?: { spec: string; historySize?: number; redisCluster: boolean };
+  sharedStore?: { spec: string; historySize?: number; redisCluster: boolean; storeTimeoutMs?: number };
 }
 
 /** What `siar serve` hands over once it has checked its options. */
@@ -80,7 +80,7 @@ export interface WorkersSpec {
 export async function serveWorkers(spec: WorkersSpec): Promise<Serving> {
   const { store, logger = stderrLogger, group: _group, ...hub } = spec.options;
   const held = heldByPrimary(spec.store);
-  const { historySize } = hub;
+  const { historySize, storeTimeoutMs } = hub;
   const tls = spec.server.tls;
   const plan: WorkerPlan = {
     hub,
@@ -88,7 +88,9 @@ export async function serveWorkers(spec: WorkersSpec): Promise<Serving> {
     server: { ...spec.server, tls: tls && { cert: String(tls.cert), key: String(tls.key) } },
     port: spec.port,
     host: spec.host,
-    sharedStore: held ? undefined : { spec: spec.store, historySize, redisCluster: spec.redisCluster },
+    sharedStore: held
+      ? undefined
+      : { spec: spec.store, historySize, redisCluster: spec.redisCluster, storeTimeoutMs },
   };
   let primary: HubPrimary;
   try {
@@ -273,6 +275,7 @@ export async function serveAsWorker(): Promise<number> {
         (await openStore(shared.spec, {
           historySize: shared.historySize,
           redisCluster: shared.redisCluster,
+          storeTimeoutMs: shared.storeTimeoutMs,
         })));
     serving = await startHub(
       { ...plan.hub, store, logger: workerLogger(joined.worker), group: joined.group },

@@ -9,6 +9,7 @@ import {
   createAccessToken,
   createToken,
   DEFAULT_MEMORY_HISTORY,
+  DEFAULT_STORE_TIMEOUT_MS,
   type HubOptions,
   type HubStore,
   JWT_ALGORITHMS,
@@ -133,6 +134,13 @@ const FLAGS = defineFlags({
     env: ['SIAR_REDIS_CLUSTER'],
     help: 'with a redis:// or rediss:// --store: talk to a Redis Cluster rather than one server',
   },
+  'store-timeout': {
+    kind: 'integer',
+    value: '<ms>',
+    env: ['SIAR_STORE_TIMEOUT'],
+    defaultText: String(DEFAULT_STORE_TIMEOUT_MS),
+    help: 'longest a publish waits for the store (riding a reconnection through), then 503',
+  },
   'history-size': {
     kind: 'integer',
     value: '<n>',
@@ -194,11 +202,10 @@ function origins(values: string[] | undefined): readonly string[] | '*' | undefi
  */
 async function openStoreFlag(
   spec: string,
-  historySize: number | undefined,
-  redisCluster: boolean,
+  options: { historySize: number | undefined; redisCluster: boolean; storeTimeoutMs: number | undefined },
 ): Promise<HubStore | undefined> {
   try {
-    return await openStore(spec, { historySize, redisCluster });
+    return await openStore(spec, options);
   } catch (error) {
     if (error instanceof StoreSpecError) throw flagMistake('serve', error.message);
     throw new UsageError(`Cannot open the store ${spec}: ${(error as Error).message}`, 1);
@@ -234,7 +241,11 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
   const host = values.host ?? (development ? DEVELOPMENT_HOST : undefined);
   const listening = listeningOptions(values);
   // The store last, once every other option is known good: nothing is printed before every option is checked.
-  const store = await openStoreFlag(values.store, values['history-size'], values['redis-cluster']);
+  const store = await openStoreFlag(values.store, {
+    historySize: values['history-size'],
+    redisCluster: values['redis-cluster'],
+    storeTimeoutMs: values['store-timeout'],
+  });
 
   const warnStyle = styleFor(process.stderr);
   const warn = (text: string) => process.stderr.write(`\n${warnStyle.yellow('siar warn:')} ${text}\n\n`);
@@ -265,6 +276,7 @@ async function run(values: FlagValues<typeof FLAGS>): Promise<number> {
     publishOrigins: origins(values['publish-origin']),
     store,
     historySize: values['history-size'],
+    storeTimeoutMs: values['store-timeout'],
     subscriptions: values.subscriptions,
     heartbeatMs: values.heartbeat,
     maxSubscribers: values['max-subscribers'],

@@ -34,7 +34,7 @@ export function asHubError(error: unknown, logger: Logger): HubError {
     logger.error({ error: String(error) }, 'Unexpected error in the hub.');
     return new HubError('store-failed', 'The hub failed to handle the request.');
   }
-  if (error.status >= 500) logger.warn({ code: error.code }, error.message);
+  if (error.status >= 500 && !error.logged) logger.warn({ code: error.code }, error.message);
   return error;
 }
 
@@ -90,4 +90,7 @@ export function answerErrorOnSocket(
   let head = `HTTP/${httpVersion} ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(all)) head += `${name}: ${value}\r\n`;
   socket.end(`${head}\r\n${body}`);
+  // Its descriptor is released once the answer is out, not when the client gets round to closing:
+  // a hub at capacity refuses many, and each one held would be one a publisher cannot have.
+  socket.destroySoon();
 }

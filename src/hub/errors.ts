@@ -40,6 +40,8 @@ export class HubError extends Error {
   readonly code: HubErrorCode;
   readonly status: number;
   readonly headers: Record<string, string>;
+  /** Set when the hub logged it already (once per burst, say): answering it then logs nothing more. */
+  logged = false;
 
   constructor(code: HubErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);

@@ -48,7 +48,7 @@ export function hubStats({ store, counters, subscribers }: HealthParts): HubStat
 /** `GET /healthz`: 200 while the store is up and the hub open, else 503; the state in JSON. */
 export function answerHealth(
   res: ServerResponse,
-  { store, subscribers, lifecycle, group }: HealthParts,
+  { store, subscribers, lifecycle, counters, group }: HealthParts,
 ): void {
   const health = store.health();
   const closing = lifecycle.closing;
@@ -61,5 +61,8 @@ export function answerHealth(
     store: { kind: store.kind, ...health },
     subscribers: subscribers.size,
   };
-  res.end(JSON.stringify(group ? group.health(answer) : answer));
+  // The most it holds (maxSubscribers, within the descriptor limit: capacity.ts); a group's are its processes'.
+  res.end(
+    JSON.stringify(group ? group.health(answer) : { ...answer, capacity: counters.subscriberCapacity }),
+  );
 }

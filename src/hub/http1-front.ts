@@ -34,6 +34,15 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** Shared by every socket: a reset client must never become an unhandled 'error'. */
 function ignoreError(): void {}
+
+/**
+ * Shared by every socket taken by the fast path: the client's FIN ends the connection at once. The
+ * server allows half-open connections (node:http's do), so without it a subscriber that left would
+ * stay counted, its socket in CLOSE-WAIT, until a write failed.
+ */
+function destroyAtEnd(this: Socket): void {
+  this.destroy();
+}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const TARGET_FORBIDDEN = /[\x00-\x20\x7f]/;
@@ -123,7 +132,11 @@ export function installFastPath(
       // which knows every corner of HTTP/1.1.
       if (head === undefined || end + HEAD_END.length !== bytes.length) return handOff(bytes);
       socket.off('data', onData);
-      if (!fastPath(head, socket)) handOff(bytes);
+      if (!fastPath(head, socket)) return handOff(bytes);
+      // Still read (and what comes is dropped: the connection serves one stream), so that the FIN
+      // of a client that leaves, even before its stream opened, is seen when it comes.
+      socket.on('end', destroyAtEnd);
+      socket.resume();
     };
     socket.on('data', onData);
   });

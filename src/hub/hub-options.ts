@@ -1,11 +1,12 @@
 import { type IntegerRange, integerOption } from '../server/errors.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '../server/event-stream.js';
-import { type Logger, stderrLogger } from '../server/logger.js';
+import { type Logger, silentLogger, stderrLogger } from '../server/logger.js';
+import { descriptorBudget, subscriberCapacity } from './capacity.js';
 import type { HubGroup } from './cluster/hub-group.js';
 import { HubError } from './errors.js';
 import type { JwtKeyOptions } from './oauth/key-source.js';
 import type { UpdateLimits } from './publish.js';
-import type { HubStore } from './stores/store.js';
+import { DEFAULT_STORE_TIMEOUT_MS, type HubStore } from './stores/store.js';
 
 /** Options of {@link createHub}. Every limit has a default, a named constant of this file. */
 export interface HubOptions {
@@ -50,6 +51,12 @@ export interface HubOptions {
   store?: HubStore | undefined;
   /** History of the default memory store. Default 10,000 updates. */
   historySize?: number;
+  /**
+   * Longest the hub waits for its store on any call (a publish, a replay, a listing), in ms; past
+   * it the request gets 503 with `Retry-After`. Give a store of your own the same bound (its own
+   * `storeTimeoutMs`): it then rides a reconnection through within it. Default 5,000.
+   */
+  storeTimeoutMs?: number;
   /** Publish subscription events and serve the subscriptions API. Default false. */
   subscriptions?: boolean;
   /** Heartbeat interval in ms; 0 turns heartbeats off. Default 15,000. */
@@ -64,7 +71,11 @@ export interface HubOptions {
   maxTopics?: number;
   /** Longest topic or selector, in characters. Default 2,048. */
   maxTopicLength?: number;
-  /** Most subscribers at once; more get 503 with Retry-After. Default 50,000. */
+  /**
+   * Most subscribers at once; more get 503 with Retry-After. Default 50,000. Never more than the
+   * process's descriptor limit can hold, after a reserve for publishers and the rest (capacity.ts):
+   * a larger value is lowered to that, with a warning.
+   */
   maxSubscribers?: number;
   /** Most subscribers from one client address; more get 429 with Retry-After. Default 10,000. */
   maxSubscribersPerAddress?: number;
@@ -163,6 +174,7 @@ export interface HubSettings {
   readonly maxSubscribersPerAddress: number;
   readonly maxPendingUpdates: number;
   readonly bodyTimeoutMs: number;
+  readonly storeTimeoutMs: number;
   readonly maxTokenBytes: number;
   readonly clockToleranceSeconds: number;
   readonly trustProxy: boolean;
@@ -190,6 +202,7 @@ export function hubIntegerOption(
 /** Fills in the defaults of `options` and checks its numbers; throws a `HubError` (`invalid-option`). */
 export function resolveHubOptions(options: HubOptions): HubSettings {
   const int = (name: NumericOption, fallback: number) => hubIntegerOption(name, options[name], fallback);
+  const logger = options.logger ?? stderrLogger;
   const { resourceIdentifier } = options;
   if (resourceIdentifier !== undefined && !URL.canParse(resourceIdentifier)) {
     throw new HubError(
@@ -215,10 +228,20 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
       maxTopics: int('maxTopics', DEFAULT_MAX_TOPICS),
       maxTopicLength: int('maxTopicLength', DEFAULT_MAX_TOPIC_LENGTH),
     },
-    maxSubscribers: int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
+    maxSubscribers: subscriberCapacity(
+      int('maxSubscribers', DEFAULT_MAX_SUBSCRIBERS),
+      options.maxSubscribers !== undefined,
+      descriptorBudget(),
+      // In a group the whole hub's maxSubscribers is given to each process, and the primary admits
+      // against each one's capacity (join.ts): a warning from each would name the whole hub's figure.
+      options.group === undefined ? logger : silentLogger,
+    ),
     maxSubscribersPerAddress: int('maxSubscribersPerAddress', DEFAULT_MAX_SUBSCRIBERS_PER_ADDRESS),
     maxPendingUpdates: int('maxPendingUpdates', DEFAULT_MAX_PENDING_UPDATES),
     bodyTimeoutMs: int('bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
+    storeTimeoutMs: hubIntegerOption('storeTimeoutMs', options.storeTimeoutMs, DEFAULT_STORE_TIMEOUT_MS, {
+      min: 1,
+    }),
     maxTokenBytes: int('maxTokenBytes', DEFAULT_MAX_TOKEN_BYTES),
     clockToleranceSeconds: int('clockToleranceSeconds', DEFAULT_CLOCK_TOLERANCE_SECONDS),
     trustProxy: options.trustProxy ?? false,
@@ -226,7 +249,7 @@ export function resolveHubOptions(options: HubOptions): HubSettings {
     dashboard: options.dashboard ?? true,
     metrics: options.metrics ?? true,
     shutdownRetryMs: int('shutdownRetryMs', DEFAULT_SHUTDOWN_RETRY_MS),
-    logger: options.logger ?? stderrLogger,
+    logger,
     group: options.group,
   };
 }

@@ -7,6 +7,9 @@ import {
   type ServerHttp2Session,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import { type Logger, stderrLogger } from '../server/logger.js';
+import { descriptorBudget } from './capacity.js';
+import { limitConnections } from './connection-limit.js';
 import { HubError } from './errors.js';
 import { installFastPath } from './http1-front.js';
 import type { Hub } from './hub.js';
@@ -47,6 +50,15 @@ export interface HubServerOptions {
    * request is complete once its head is in). HTTP/1.1 connections. Default 60,000.
    */
   requestTimeoutMs?: number;
+  /**
+   * Most connections open at once, whatever they ask; past it a connection is answered 503 with
+   * `Retry-After` before its request is read (over TLS: closed). Default: what the process's
+   * descriptor limit leaves once the part of its reserve for the store and logs is set aside
+   * (capacity.ts), so that the process never runs out of descriptors to accept with.
+   */
+  maxConnections?: number;
+  /** Where the server's log lines go (connections refused, accept errors). Default: warnings on stderr. */
+  logger?: Logger;
 }
 
 /** A node:http server (HTTP/1.1), or a node:http2 one: secure (h2 + HTTP/1.1) or cleartext (h2c). */
@@ -140,6 +152,18 @@ export function createHubServer(hub: Hub, options: HubServerOptions = {}): HubSe
   timeouts.requestTimeout = requestTimeout;
   timeouts.headersTimeout = headersTimeout;
   timeouts.connectionsCheckingInterval = TIMEOUT_CHECK_MS;
+  limitConnections(server, {
+    maxConnections: hubIntegerOption(
+      'maxConnections',
+      options.maxConnections,
+      descriptorBudget().connections,
+      {
+        min: 1,
+      },
+    ),
+    cleartextHttp1: options.tls === undefined && options.h2c !== true,
+    logger: options.logger ?? stderrLogger,
+  });
   const state: Served = { hub, sessions: new Set(), sockets: new Set() };
   served.set(server, state);
   server.on('connection', (socket: Socket) => {

@@ -13,6 +13,7 @@ import { HubLifecycle } from './lifecycle.js';
 import { type HubCounters, HubMetrics } from './metrics.js';
 import { Publisher } from './publish.js';
 import { HubRoutes, type RouteTargets } from './routes.js';
+import { boundStoreCalls } from './store-calls.js';
 import { MemoryStore } from './stores/memory.js';
 import type { HubStore } from './stores/store.js';
 import { Subscribers } from './subscribe.js';
@@ -76,7 +77,7 @@ class MercureHub implements Hub {
     const { logger } = settings;
     const selectors = new SelectorCache();
     const authorizer = new Authorizer(options, settings, selectors);
-    const store: HubStore = options.store ?? new MemoryStore({ historySize: options.historySize });
+    const given: HubStore = options.store ?? new MemoryStore({ historySize: options.historySize });
     const counters: HubCounters = {
       subscribersConnected: 0,
       subscribersTotal: 0,
@@ -84,9 +85,14 @@ class MercureHub implements Hub {
       updatesDispatched: 0,
       deliveries: 0,
       publishRefused: 0,
-      historySize: () => store.historySize(),
-      storeUp: () => store.health().ok,
+      subscriberCapacity: settings.maxSubscribers,
+      subscribersRefusedCapacity: 0,
+      storeTimeouts: 0,
+      storeFaults: given.faults,
+      historySize: () => given.historySize(),
+      storeUp: () => given.health().ok,
     };
+    const store = boundStoreCalls(given, settings.storeTimeoutMs, counters, logger);
     const group = settings.group;
     // With a group, /metrics reads the whole hub's counters; the hot paths count this process's.
     const metrics = settings.metrics

@@ -19,7 +19,14 @@ export { ACCESS_TOKEN_COOKIE } from './oauth/presented-token.js';
 export { HUB_PATH, SUBSCRIPTIONS_PATH } from './paths.js';
 export { RESOURCE_METADATA_PATH } from './resource-metadata.js';
 export { DEFAULT_MEMORY_HISTORY, MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
-export type { Dispatch, HubStore, ReplayResult, StoreHealth } from './stores/store.js';
+export {
+  DEFAULT_STORE_TIMEOUT_MS,
+  type Dispatch,
+  type HubStore,
+  type ReplayResult,
+  type StoreFaults,
+  type StoreHealth,
+} from './stores/store.js';
 export { subscriptionTopic } from './subscriptions.js';
 export type { Grants } from './token-formats/token-format.js';
 export {

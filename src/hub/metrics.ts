@@ -1,5 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { serverStats } from '../server/stats.js';
+import { connectionStats } from './connection-limit.js';
+import type { StoreFaults } from './stores/store.js';
 
 /** Counters the hub keeps as plain numbers on its hot paths; Prometheus reads them when scraped. */
 export interface HubCounters {
@@ -9,6 +11,14 @@ export interface HubCounters {
   updatesDispatched: number;
   deliveries: number;
   publishRefused: number;
+  /** The most subscribers the hub holds (maxSubscribers, within the descriptor limit). */
+  subscriberCapacity: number;
+  /** Subscribers refused (503) because the hub held its most. */
+  subscribersRefusedCapacity: number;
+  /** Store calls that did not answer within storeTimeoutMs. */
+  storeTimeouts: number;
+  /** What the store counts of the faults it rode through, when it counts them. */
+  storeFaults: StoreFaults | undefined;
   historySize: () => number;
   storeUp: () => boolean;
 }
@@ -66,6 +76,41 @@ export class HubMetrics {
       'siar_slow_consumers_closed_total',
       'Streams closed because their client did not read.',
       () => serverStats.slowConsumersClosed,
+    );
+    gauge(
+      'siar_subscriber_capacity',
+      'Most subscribers the hub holds: maxSubscribers, within what the descriptor limit allows.',
+      () => counters.subscriberCapacity,
+    );
+    counter(
+      'siar_subscribers_refused_capacity_total',
+      'Subscribers refused (503) because the hub held its most.',
+      () => counters.subscribersRefusedCapacity,
+    );
+    counter(
+      'siar_connections_refused_total',
+      'Connections refused at once (503) because the server held as many as its descriptor limit allows.',
+      () => connectionStats.refused,
+    );
+    counter(
+      'siar_accept_errors_total',
+      'Connections the server could not accept (EMFILE, ENFILE: out of descriptors).',
+      () => connectionStats.acceptErrors,
+    );
+    counter(
+      'siar_store_timeouts_total',
+      'Store calls that did not answer within storeTimeoutMs (answered 503).',
+      () => counters.storeTimeouts,
+    );
+    counter(
+      'siar_store_appends_ridden_through_total',
+      'Publishes that waited for the connection to the store to come back, and were stored.',
+      () => counters.storeFaults?.appendsRiddenThrough ?? 0,
+    );
+    counter(
+      'siar_store_links_replaced_total',
+      'Connections to the store dropped and made again because nothing came on them in time.',
+      () => counters.storeFaults?.linksReplaced ?? 0,
     );
     gauge('siar_history_size', 'Updates kept in the history.', counters.historySize);
     gauge(`siar_store_up`, `1 when the ${storeKind} store is healthy.`, () => (counters.storeUp() ? 1 : 0));

@@ -1,6 +1,7 @@
 import type { EventStream } from '../server/event-stream.js';
 import type { Logger } from '../server/logger.js';
 import type { Authorizer } from './authorization.js';
+import { BurstLog } from './burst-log.js';
 import type { DashboardFeed } from './dashboard.js';
 import { HubError, storeFailed } from './errors.js';
 import { headerValue } from './http1-front.js';
@@ -53,11 +54,16 @@ export class Subscribers {
   private readonly settings: HubSettings;
   private readonly counters: HubCounters;
   private readonly dashboard: DashboardFeed | undefined;
+  private readonly refusedLog: BurstLog;
 
   constructor(private readonly parts: SubscribeParts) {
     this.settings = parts.settings;
     this.counters = parts.counters;
     this.dashboard = parts.dashboard;
+    this.refusedLog = new BurstLog(
+      parts.logger,
+      'Refusing subscribers: the hub holds its most (503 with Retry-After).',
+    );
   }
 
   /** Subscribers connected (or connecting) now. */
@@ -102,7 +108,7 @@ export class Subscribers {
     const address = this.clientAddress(req);
     const group = settings.group;
     // The whole hub's limits first (an await), then this process's with its registration (no await between).
-    if (group !== undefined) await group.admit(address);
+    if (group !== undefined) await group.admit(address).catch((error: unknown) => this.refused(error));
     try {
       this.admit(address);
     } catch (error) {
@@ -217,10 +223,14 @@ export class Subscribers {
   private admit(address: string): void {
     const { maxSubscribers, maxSubscribersPerAddress } = this.settings;
     if (this.all.size >= maxSubscribers) {
-      throw new HubError(
-        'unavailable',
-        `The hub holds its maximum of ${maxSubscribers} subscribers. Try again later.`,
-        { 'retry-after': '10' },
+      this.refused(
+        new HubError(
+          'unavailable',
+          `The hub holds its maximum of ${maxSubscribers} subscribers. Try again later.`,
+          {
+            'retry-after': '10',
+          },
+        ),
       );
     }
     if ((this.perAddress.get(address) ?? 0) >= maxSubscribersPerAddress) {
@@ -230,6 +240,16 @@ export class Subscribers {
         { 'retry-after': '10' },
       );
     }
+  }
+
+  /** Throws `error`; one saying the hub (or its group) is full is counted and logged once per burst. */
+  private refused(error: unknown): never {
+    if (error instanceof HubError && error.status === 503) {
+      this.counters.subscribersRefusedCapacity++;
+      this.refusedLog.note({ maxSubscribers: this.settings.maxSubscribers });
+      error.logged = true;
+    }
+    throw error;
   }
 
   /** In its own function, so the listener's scope holds the subscriber alone for the stream's life. */

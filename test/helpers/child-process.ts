@@ -26,6 +26,8 @@ export interface ProcessOptions {
    * its own), for a process that holds more than the usual 1,024 sockets.
    */
   raiseDescriptorLimit?: boolean;
+  /** Runs it under this descriptor limit (`ulimit -n <n>`, then `exec`), to try what a low one does. */
+  descriptorLimit?: number;
   /** What failure messages call it. Default: the command line. */
   name?: string;
 }
@@ -72,9 +74,14 @@ export function spawnProcess(
   options: ProcessOptions = {},
 ): RunningProcess {
   const name = options.name ?? [command, ...args].join(' ');
-  const [file, argv] = options.raiseDescriptorLimit
-    ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', command, ...args]]
-    : [command, args];
+  const limit =
+    options.descriptorLimit !== undefined
+      ? `ulimit -n ${options.descriptorLimit} &&`
+      : options.raiseDescriptorLimit
+        ? 'ulimit -n "$(ulimit -Hn)" 2>/dev/null;'
+        : undefined;
+  const [file, argv] =
+    limit === undefined ? [command, args] : ['/bin/sh', ['-c', `${limit} exec "$@"`, 'sh', command, ...args]];
   const child = spawn(file, argv, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },

@@ -24,7 +24,7 @@ function metric(text: string, name: string): number | undefined {
 
 describe('hub: /healthz and /metrics', () => {
   it('answers /healthz with 200 and JSON', async () => {
-    const h = await startHub({ anonymous: true });
+    const h = await startHub({ anonymous: true, maxSubscribers: 100 });
     const client = await openSse(h.subscribeUrl([TOPIC]));
     expect(client.status).toBe(200);
     const answer = await send(`${h.url}/healthz`);
@@ -34,6 +34,7 @@ describe('hub: /healthz and /metrics', () => {
       status: 'ok',
       store: { kind: 'memory', ok: true },
       subscribers: 1,
+      capacity: 100,
     });
   });
 

@@ -22,9 +22,6 @@ interface OpenNode {
   dispatched: StoredUpdate[];
 }
 
-/** The stores that store the same ID once while their history holds it. */
-const IDEMPOTENT_IDS = new Set(['redis', 'postgres', 'nats']);
-
 describe.each(STORES)('store contract: $name', (factory: StoreFactory) => {
   const teardown = cleanupAfterEach();
   const follow = useFollowers(teardown);
@@ -112,9 +109,7 @@ describe.each(STORES)('store contract: $name', (factory: StoreFactory) => {
     },
   );
 
-  it.skipIf(
-    factory.problem !== undefined || !IDEMPOTENT_IDS.has(factory.name), // memory and SQLite store a repeated ID again (not yet idempotent)
-  )(
+  it.skipIf(factory.problem !== undefined)(
     'stores the same ID once while the history holds it, from any node, and answers its position again',
     async () => {
       const { nodes: opened } = await nodes();

@@ -159,7 +159,10 @@ export const STORES: StoreFactory[] = [
       const dir = mkdtempSync(join(tmpdir(), 'siar-store-'));
       teardown(() => rmSync(dir, { recursive: true, force: true }));
       const path = join(dir, 'hub.db');
-      return spaceOf(({ historySize }) => ({ name: 'sqlite', options: { path, historySize, cacheSize: 4 } }));
+      return spaceOf(({ historySize, storeTimeoutMs }) => ({
+        name: 'sqlite',
+        options: { path, historySize, storeTimeoutMs, cacheSize: 4 },
+      }));
     },
   },
   {
@@ -172,9 +175,16 @@ export const STORES: StoreFactory[] = [
     space(teardown) {
       const prefix = `siar-test-${hex()}`;
       teardown(() => deleteKeys(prefix));
-      return spaceOf(({ historySize, presenceTtlMs, port }) => ({
+      return spaceOf(({ historySize, presenceTtlMs, storeTimeoutMs, port }) => ({
         name: 'redis',
-        options: { url: through(REDIS_URL, port), prefix, historySize, presenceTtlMs, readBlockMs: 500 },
+        options: {
+          url: through(REDIS_URL, port),
+          prefix,
+          historySize,
+          presenceTtlMs,
+          storeTimeoutMs,
+          readBlockMs: 500,
+        },
       }));
     },
   },

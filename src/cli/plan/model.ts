@@ -11,12 +11,14 @@
  * machines are added until every subscriber has a place. CPU per process per second is its idle
  * cost, plus every update's cost, plus a delivery's cost for each event and heartbeat written.
  */
+
+import { DESCRIPTOR_RESERVE } from '../../hub/capacity.js';
 import { DEFAULT_HEARTBEAT_MS } from '../../server/index.js';
 import { MACHINE_SOURCES, type Machine } from './machine.js';
 import { planNotes, type Setting, type Sizing, systemSettings } from './settings.js';
 
-/** Descriptors a hub process keeps for publishers, /healthz, the store and logs (the hub reserves them). */
-export const DESCRIPTOR_RESERVE = 256;
+/** Descriptors a hub process keeps for everything but subscribers: the hub's own reserve (capacity.ts). */
+export { DESCRIPTOR_RESERVE };
 /** Share of a core a hub process is planned to use: the rest is for the kernel's network work, GC and bursts. */
 export const CPU_TARGET = 0.7;
 /** Share of a machine's memory the hub's processes and sockets are planned to use: the rest for the OS. */

@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
+import { descriptorBudget } from '../capacity.js';
 import { HubError } from '../errors.js';
 import type { HubStore } from '../stores/store.js';
 import { ClusterStore } from './cluster-store.js';
 import type { HubGroup } from './hub-group.js';
-import { subscriberCapacity } from './process-limits.js';
 import { WorkerGroup } from './worker-group.js';
 import { DEFAULT_CALL_TIMEOUT_MS, WorkerLink } from './worker-link.js';
 
@@ -78,6 +78,6 @@ export function joinHubPrimary(options: JoinOptions = {}): Promise<HubWorker> {
         shutdown,
       });
     });
-    link.send({ siar: 'join', pid: process.pid, capacity: subscriberCapacity() });
+    link.send({ siar: 'join', pid: process.pid, capacity: descriptorBudget().subscribers });
   });
 }

@@ -1,17 +1,9 @@
 /**
- * What one process of this machine may use: its open-file limit, which bounds the subscribers it can
- * hold, and the cores it may run on, which bound the workers worth starting.
+ * What one process of this machine may use: the cores it may run on, which bound the workers worth
+ * starting. (Its open-file limit, which bounds the subscribers it can hold, is capacity.ts's.)
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-
-/**
- * Descriptors a worker keeps for everything but subscribers: publishers, `/healthz`, its store's
- * connections, the cluster channel, files. Past `limit − reserve` subscribers it refuses more (503).
- */
-export const DESCRIPTOR_RESERVE = 200;
-/** What a process may hold when its limit cannot be read (not Linux): Node's usual soft limit. */
-const UNKNOWN_DESCRIPTOR_LIMIT = 1024;
 
 function read(path: string): string | undefined {
   try {
@@ -19,18 +11,6 @@ function read(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** This process's soft limit on open descriptors (`ulimit -n`), from /proc/self/limits. */
-export function descriptorLimit(): number {
-  const match = read('/proc/self/limits')?.match(/^Max open files\s+(\d+|unlimited)/m);
-  if (match === null || match === undefined) return UNKNOWN_DESCRIPTOR_LIMIT;
-  return match[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(match[1]);
-}
-
-/** The subscribers this process can hold: its descriptor limit, less the reserve. */
-export function subscriberCapacity(limit = descriptorLimit()): number {
-  return Math.max(1, limit - DESCRIPTOR_RESERVE);
 }
 
 /**

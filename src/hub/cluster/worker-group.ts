@@ -224,6 +224,17 @@ export class WorkerGroup implements HubGroup {
       get publishRefused() {
         return group.total('publishRefused', local.publishRefused);
       },
+      // This process's own: its capacity, its refusals, its store's faults.
+      get subscriberCapacity() {
+        return local.subscriberCapacity;
+      },
+      get subscribersRefusedCapacity() {
+        return local.subscribersRefusedCapacity;
+      },
+      get storeTimeouts() {
+        return local.storeTimeouts;
+      },
+      storeFaults: local.storeFaults,
       historySize: local.historySize,
       storeUp: local.storeUp,
     };

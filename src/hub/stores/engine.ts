@@ -33,11 +33,14 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
 
 /** The 503 a publish gets when the engine did not take it within the ride-through bound. */
 export function engineUnavailable(engine: string, cause: unknown): HubError {
-  return new HubError(
+  const refusal = new HubError(
     'store-failed',
     `The hub could not store the update: ${engine} did not take it in time (${String((cause as Error)?.message ?? cause)}). Try again.`,
     { 'retry-after': String(ENGINE_RETRY_AFTER_S) },
   );
+  // The hub counts the refusals whose cause is a deadline as store timeouts (store-calls.ts).
+  refusal.cause = cause;
+  return refusal;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -11,7 +11,10 @@ export interface MemoryStoreOptions {
   historySize?: number;
 }
 
-/** The default store: a bounded history ring in this process. Nothing to install, nothing survives a restart. */
+/**
+ * The default store: a bounded history ring in this process. Nothing to install, nothing survives a
+ * restart. Its calls never wait: each is done when it returns.
+ */
 export class MemoryStore implements HubStore {
   readonly kind = 'memory';
   private readonly ring: UpdateRing;
@@ -32,6 +35,9 @@ export class MemoryStore implements HubStore {
   }
 
   async append(update: Update): Promise<StoredUpdate> {
+    // An ID the history holds is stored once (a publisher retrying after a 503 may send it again).
+    const kept = this.ring.find(update.id);
+    if (kept !== undefined) return kept;
     const entry = stored(update, ++this.seq);
     this.ring.push(entry);
     this.lastId = entry.id;

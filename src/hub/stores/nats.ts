@@ -36,6 +36,7 @@ import {
   type Dispatch,
   type HubStore,
   type ReplayResult,
+  type StoreFaults,
   type StoreHealth,
 } from './store.js';
 
@@ -120,6 +121,8 @@ export class NatsStore implements HubStore {
   private jsm: JetStreamManager | undefined;
   /** The subscriptions of every live node. */
   readonly presence: NatsPresence;
+  /** Appends that waited for NATS to come back: read by `/metrics`. */
+  readonly faults: StoreFaults = { appendsRiddenThrough: 0 };
   private dispatch: Dispatch | undefined;
   private position = 0;
   private lastId: string | undefined;
@@ -287,6 +290,7 @@ export class NatsStore implements HubStore {
         `The update is larger than the NATS server takes (max_payload ${maxPayload} bytes).`,
       );
     }
+    let retried = false;
     try {
       const seq = await rideThrough(
         async (remainingMs) => {
@@ -306,8 +310,12 @@ export class NatsStore implements HubStore {
           }
         },
         Date.now() + this.timeoutMs,
-        transient,
+        (error) => {
+          retried = true;
+          return transient(error);
+        },
       );
+      if (retried) this.faults.appendsRiddenThrough++;
       this.link.recovered('append', 'Storing updates in NATS again.');
       return stored(update, seq);
     } catch (error) {

@@ -41,7 +41,8 @@ export class PostgresAppends {
     /** Appends a batch in one transaction; resolves to each update's position. */
     private readonly send: (updates: Update[]) => Promise<number[]>,
     private readonly timeoutMs: number,
-    private readonly events: { stored(): void; failed(error: unknown): void },
+    /** `stored` says how many of the batch were stored after a try that failed (ridden through). */
+    private readonly events: { stored(riddenThrough: number): void; failed(error: unknown): void },
   ) {}
 
   append(update: Update): Promise<StoredUpdate> {
@@ -75,15 +76,19 @@ export class PostgresAppends {
       const until = Math.min(...batch.map((pending) => pending.until));
       try {
         const updates = batch.map((pending) => pending.update);
+        let retried = false;
         // Each try within what is left of the oldest publish's deadline (one started late must not take a whole one).
         const seqs = await rideThrough(
           (remainingMs) => withDeadline(this.send(updates), remainingMs, 'an append'),
           until,
-          transient,
+          (error) => {
+            retried = true;
+            return transient(error);
+          },
         );
         for (const [i, pending] of batch.entries())
           pending.resolve(stored(pending.update, seqs[i] as number));
-        this.events.stored();
+        this.events.stored(retried ? batch.length : 0);
       } catch (error) {
         this.events.failed(error);
         const refusal = engineUnavailable('PostgreSQL', error);

@@ -13,6 +13,7 @@ import {
   type Dispatch,
   type HubStore,
   type ReplayResult,
+  type StoreFaults,
   type StoreHealth,
 } from './store.js';
 
@@ -93,6 +94,8 @@ export class PostgresStore implements HubStore {
   /** This node's identifier in the node list. */
   readonly nodeId = `urn:uuid:${uuidv7()}`;
   readonly presence: PostgresPresence;
+  /** Appends that waited for PostgreSQL to come back: read by `/metrics`. */
+  readonly faults: StoreFaults = { appendsRiddenThrough: 0 };
   private readonly names: PostgresNames;
   private readonly pool: pg.Pool;
   private readonly connection: pg.ClientConfig;
@@ -158,7 +161,8 @@ export class PostgresStore implements HubStore {
     this.pool.on('connect', (client) => this.poolClients.add(client));
     this.pool.on('remove', (client) => this.poolClients.delete(client));
     this.appends = new PostgresAppends((updates) => this.appendBatch(updates), this.timeoutMs, {
-      stored: () => {
+      stored: (riddenThrough) => {
+        this.faults.appendsRiddenThrough += riddenThrough;
         this.link.recovered('append', 'Storing updates in PostgreSQL again.');
         // Dispatch comes back through the read, on this node as on every other: no need to wait for the wake-up.
         this.wake();

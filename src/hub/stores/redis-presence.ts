@@ -1,5 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../../server/logger.js';
+import { BurstLog } from '../burst-log.js';
 import type { SubscriptionDocument } from '../subscriptions.js';
 import type { RedisClient } from './redis.js';
 import type { HubNode, SubscriptionPresence } from './store.js';
@@ -29,9 +30,15 @@ export class RedisPresence implements SubscriptionPresence {
   private readonly nodesKey: string;
   /** This node's subscriptions (document ID → JSON), written again whole by each renewal. */
   private readonly local = new Map<string, string>();
+  private readonly failures: BurstLog;
 
   constructor(options: RedisPresenceOptions) {
     this.options = options;
+    // Every subscriber that comes or goes while Redis is away fails to be listed: one line per outage.
+    this.failures = new BurstLog(
+      options.logger,
+      'Could not update the subscription list in Redis (the next renewal writes it whole).',
+    );
     this.renewEveryMs = Math.max(100, Math.floor(options.ttlMs / 3));
     this.nodesKey = `${options.tag}:nodes`;
   }
@@ -91,10 +98,7 @@ export class RedisPresence implements SubscriptionPresence {
   }
 
   failed(error: unknown): void {
-    this.options.logger.warn(
-      { store: 'redis', error: String(error) },
-      'Could not update the subscription list in Redis.',
-    );
+    this.failures.note({ store: 'redis', error: String(error) });
   }
 
   private subscriptionsKey(node: string): string {

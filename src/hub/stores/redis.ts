@@ -1,13 +1,27 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { type Logger, stderrLogger } from '../../server/logger.js';
+import { BurstLog } from '../burst-log.js';
 import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update, uuidv7 } from '../update.js';
+import { engineUnavailable, rideThrough, StoreTimeoutError, withDeadline } from './engine.js';
 import { RedisPresence } from './redis-presence.js';
 import { appendEntry, defineAppend, positionOf, seqOf, updateOf } from './redis-stream.js';
-import type { Dispatch, HubStore, ReplayResult, StoreHealth } from './store.js';
+import {
+  DEFAULT_STORE_TIMEOUT_MS,
+  type Dispatch,
+  type HubStore,
+  type ReplayResult,
+  type StoreFaults,
+  type StoreHealth,
+} from './store.js';
 
 /** Default history of the Redis store: about the newest 10,000 updates (`MAXLEN ~`). */
 export const DEFAULT_REDIS_HISTORY = 10_000;
+/**
+ * Default most publishes waiting for Redis at once (for the connection to come back, or for its
+ * answer); more are refused at once (503): a long outage must not gather publishes without bound.
+ */
+export const DEFAULT_MAX_WAITING_APPENDS = 1000;
 
 export interface RedisStoreOptions {
   /**
@@ -27,6 +41,14 @@ export interface RedisStoreOptions {
   presenceTtlMs?: number;
   /** How long `open` waits for Redis before giving up, in ms. Default 10,000. */
   connectTimeoutMs?: number;
+  /**
+   * Longest any call waits for Redis, in ms. A publish made while the connection is being
+   * re-established waits for it up to this long (then 503); a connection on which Redis sends
+   * nothing for this long while a command waits (a partition) is dropped and made again. Default 5,000.
+   */
+  storeTimeoutMs?: number;
+  /** Most publishes waiting for Redis at once; more get 503 at once. Default 1,000. */
+  maxWaitingAppends?: number;
   logger?: Logger;
 }
 
@@ -39,6 +61,23 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const RECENT_DELIVERIES = 1024;
 /** Longest `close()` waits for Redis to drop this node's entries (ms); they expire by themselves anyway. */
 const CLOSE_CLEANUP_MS = 1000;
+/** The first wait before connecting again; it doubles up to the next one (ms). */
+const FIRST_RECONNECT_MS = 50;
+/** The longest wait before connecting again (ms): a Redis back is found within it. */
+const LONGEST_RECONNECT_MS = 1000;
+/** What ioredis says when it drops a connection on which nothing arrived within `socketTimeout`. */
+const SOCKET_TIMEOUT = /^Socket timeout/;
+
+/**
+ * Whether an append that failed may be sent again: any failure of the link (a reset, a dropped or
+ * silent connection, a connection not ready), and Redis' own "not now" replies. The append script
+ * stores an ID once, so a resent append that had been stored is not stored twice.
+ */
+function retryable(error: unknown): boolean {
+  if (error instanceof ReplyError)
+    return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)/.test(String((error as Error).message));
+  return !(error instanceof StoreTimeoutError);
+}
 
 /**
  * Many hub nodes on one Redis (6.2+) or Redis Cluster. A Redis Stream is both the history and the
@@ -56,6 +95,8 @@ export class RedisStore implements HubStore {
   readonly nodeId = `urn:uuid:${uuidv7()}`;
   /** The subscriptions of every live node, for the subscriptions API. */
   readonly presence: RedisPresence;
+  /** Appends that waited for a reconnection, links replaced: read by `/metrics`. */
+  readonly faults: Required<StoreFaults> = { appendsRiddenThrough: 0, linksReplaced: 0 };
   private readonly options: Required<Omit<RedisStoreOptions, 'logger' | 'cluster'>> & { cluster: boolean };
   private readonly logger: Logger;
   private readonly keys: { stream: string; ids: string };
@@ -72,6 +113,15 @@ export class RedisStore implements HubStore {
   private beatTimer: NodeJS.Timeout | undefined;
   /** Stream position → update ID of the last deliveries (at most RECENT_DELIVERIES). */
   private readonly recent = new Map<string, string>();
+  /** Publishes waiting for Redis now (at most `maxWaitingAppends`). */
+  private waitingAppends = 0;
+  /** Times the command connection was lost: an append that saw it change waited for a reconnection. */
+  private connectionsLost = 0;
+  /** Appends waiting for the command connection to be ready again. */
+  private readonly whenReady = new Set<() => void>();
+  private beating = false;
+  private readonly waitLog: BurstLog;
+  private readonly replacedLog: BurstLog;
 
   constructor(options: RedisStoreOptions) {
     let url: URL;
@@ -108,8 +158,24 @@ export class RedisStore implements HubStore {
       readBlockMs: options.readBlockMs ?? 5000,
       presenceTtlMs: options.presenceTtlMs ?? 15_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      storeTimeoutMs: options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
+      maxWaitingAppends: options.maxWaitingAppends ?? DEFAULT_MAX_WAITING_APPENDS,
     };
+    for (const name of ['storeTimeoutMs', 'maxWaitingAppends'] as const) {
+      const value = this.options[name];
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new HubError('invalid-option', `The Redis ${name} must be a positive integer, got ${value}.`);
+      }
+    }
     this.logger = options.logger ?? stderrLogger;
+    this.waitLog = new BurstLog(
+      this.logger,
+      `Publishes wait for the connection to Redis to come back (up to ${this.options.storeTimeoutMs} ms, then 503).`,
+    );
+    this.replacedLog = new BurstLog(
+      this.logger,
+      'Redis sent nothing on a connection with commands waiting (a partition?): it is dropped and made again.',
+    );
     // One hash tag for all keys: a Redis Cluster keeps them in one slot, so the append script may touch several.
     const tag = `{${prefix}}`;
     this.keys = { stream: `${tag}:updates`, ids: `${tag}:ids` };
@@ -122,15 +188,24 @@ export class RedisStore implements HubStore {
     });
   }
 
-  /** A new connection: commands fail at once while Redis is away (a publish gets 503, not a wait). */
+  /**
+   * A new connection. The command connection queues nothing itself (a publish waits for it in
+   * `append`, bounded in number and time); the blocking reader's one XREAD waits for it. On either,
+   * Redis sending nothing for `socketTimeout` while a command waits drops the connection, which is
+   * then made again: a partition is found within that time, not when TCP gives up.
+   */
   private connect(name: string, blocking: boolean): RedisClient {
+    const { storeTimeoutMs, readBlockMs } = this.options;
     const options: RedisOptions = {
       connectionName: `siar-${name}`,
       lazyConnect: true,
       enableOfflineQueue: blocking,
       maxRetriesPerRequest: blocking ? null : 1,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5000),
+      retryStrategy: (attempt) =>
+        Math.min(FIRST_RECONNECT_MS * 2 ** Math.min(attempt - 1, 10), LONGEST_RECONNECT_MS),
       connectTimeout: this.options.connectTimeoutMs,
+      // A blocking read answers within readBlockMs even when nothing came (nil).
+      socketTimeout: blocking ? readBlockMs + storeTimeoutMs : storeTimeoutMs,
     };
     if (!this.options.cluster) return new Redis(this.options.url, options);
     const url = new URL(this.options.url);
@@ -144,28 +219,38 @@ export class RedisStore implements HubStore {
       // The cluster's own option (redisOptions' is for its node connections): open() connects.
       lazyConnect: true,
       enableOfflineQueue: blocking,
-      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5000),
+      clusterRetryStrategy: (attempt) =>
+        Math.min(FIRST_RECONNECT_MS * 2 ** Math.min(attempt - 1, 10), LONGEST_RECONNECT_MS),
     });
   }
 
   async open(dispatch: Dispatch): Promise<void> {
     this.commands = this.connect('commands', false);
     this.reader = this.connect('reader', true);
-    for (const client of [this.commands, this.reader]) {
-      client.on('error', () => {
-        // Reported by the failing command or read; ioredis reconnects by itself.
+    for (const [name, client] of [
+      ['commands', this.commands],
+      ['reader', this.reader],
+    ] as const) {
+      client.on('error', (error: Error) => {
+        // Otherwise reported by the failing command or read; ioredis reconnects by itself.
+        if (!SOCKET_TIMEOUT.test(error.message)) return;
+        this.faults.linksReplaced++;
+        this.replacedLog.note({ store: 'redis', connection: name, error: error.message });
       });
     }
     let lost = false;
     this.commands.on('close', () => {
+      this.connectionsLost++;
       if (this.closed || lost) return;
       lost = true;
       this.logger.warn(
         { store: 'redis' },
-        'Lost the connection to Redis: publishes get 503, subscribers stay connected; reconnecting.',
+        `Lost the connection to Redis: reconnecting; publishes wait for it up to ${this.options.storeTimeoutMs} ms (then 503), subscribers stay connected.`,
       );
     });
     this.commands.on('ready', () => {
+      for (const resume of this.whenReady) resume();
+      this.whenReady.clear();
       if (!lost) return;
       lost = false;
       this.logger.info({ store: 'redis' }, 'Connected to Redis again: publishes are accepted.');
@@ -270,16 +355,59 @@ export class RedisStore implements HubStore {
     return this.commands;
   }
 
+  /**
+   * Stores an update within `storeTimeoutMs`: while the connection is being made again it waits for
+   * it (at most `maxWaitingAppends` publishes wait at once), and an append lost with a connection is
+   * sent again (stored once: the script knows its ID). Past the deadline, a 503 with `Retry-After`.
+   */
   async append(update: Update): Promise<StoredUpdate> {
-    const position = await appendEntry(
-      this.client(),
-      this.keys.stream,
-      this.keys.ids,
-      this.options.historySize,
-      update,
-    );
-    // Dispatch comes back through the read loop, on this node as on every other.
-    return stored(update, seqOf(position));
+    const commands = this.client();
+    if (this.waitingAppends >= this.options.maxWaitingAppends) {
+      throw engineUnavailable('Redis', `${this.waitingAppends} publishes are waiting for it already`);
+    }
+    this.waitingAppends++;
+    let waited = false;
+    const lostBefore = this.connectionsLost;
+    try {
+      const position = await rideThrough(
+        async (remainingMs) => {
+          if (commands.status !== 'ready') {
+            if (!waited) this.waitLog.note({ store: 'redis', status: commands.status });
+            waited = true;
+            await this.ready(remainingMs);
+          }
+          const { stream, ids } = this.keys;
+          const appended = appendEntry(commands, stream, ids, this.options.historySize, update);
+          return withDeadline(appended, Math.max(1, remainingMs), 'Redis append');
+        },
+        Date.now() + this.options.storeTimeoutMs,
+        (error) => {
+          waited = true;
+          return retryable(error);
+        },
+      );
+      // Waited for the connection, tried again, or sent on a connection lost before it answered (ioredis sends it again).
+      if (waited || this.connectionsLost !== lostBefore) this.faults.appendsRiddenThrough++;
+      // Dispatch comes back through the read loop, on this node as on every other.
+      return stored(update, seqOf(position));
+    } catch (error) {
+      if (error instanceof HubError) throw error;
+      throw engineUnavailable('Redis', error);
+    } finally {
+      this.waitingAppends--;
+    }
+  }
+
+  /** Resolves once the command connection is ready, or rejects after `ms`. */
+  private ready(ms: number): Promise<void> {
+    let resume: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => {
+      resume = resolve;
+      this.whenReady.add(resolve);
+    });
+    return withDeadline(ready, ms, 'Redis reconnection').finally(() => {
+      if (resume) this.whenReady.delete(resume);
+    });
   }
 
   async replay(lastEventId: string, visit: (update: StoredUpdate) => void): Promise<ReplayResult> {
@@ -326,7 +454,9 @@ export class RedisStore implements HubStore {
    */
   private async beat(): Promise<void> {
     const commands = this.commands;
-    if (commands === undefined || this.closed) return;
+    // One beat at a time: one that waits for a silent Redis is not joined by the next ones.
+    if (commands === undefined || this.closed || this.beating) return;
+    this.beating = true;
     try {
       const transaction = commands.multi();
       this.presence.renew(transaction);
@@ -336,6 +466,8 @@ export class RedisStore implements HubStore {
       if (typeof length === 'number') this.length = length;
     } catch (error) {
       this.presence.failed(error);
+    } finally {
+      this.beating = false;
     }
   }
 

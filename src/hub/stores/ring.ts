@@ -8,8 +8,8 @@ export class UpdateRing {
   private readonly slots: Array<StoredUpdate | undefined>;
   private start = 0;
   private length = 0;
-  // An ID may be reused by a publisher: the index points at its newest occurrence.
-  private readonly seqOfId = new Map<string, number>();
+  // The stores keep an ID once while it is in the history; one reused after it left is the newest.
+  private readonly byId = new Map<string, StoredUpdate>();
 
   constructor(readonly capacity: number) {
     this.slots = new Array(capacity);
@@ -32,19 +32,24 @@ export class UpdateRing {
     if (this.capacity === 0) return;
     if (this.length === this.capacity) {
       const evicted = this.slots[this.start];
-      if (evicted && this.seqOfId.get(evicted.id) === evicted.seq) this.seqOfId.delete(evicted.id);
+      if (evicted && this.byId.get(evicted.id) === evicted) this.byId.delete(evicted.id);
       this.slots[this.start] = undefined;
       this.start = (this.start + 1) % this.capacity;
       this.length--;
     }
     this.slots[(this.start + this.length) % this.capacity] = update;
     this.length++;
-    this.seqOfId.set(update.id, update.seq);
+    this.byId.set(update.id, update);
+  }
+
+  /** The newest update kept with this ID. */
+  find(id: string): StoredUpdate | undefined {
+    return this.byId.get(id);
   }
 
   /** The position of the newest update with this ID, if it is kept. */
   seqOf(id: string): number | undefined {
-    return this.seqOfId.get(id);
+    return this.byId.get(id)?.seq;
   }
 
   /** Visits the updates whose seq is greater than `afterSeq`, oldest first. */
@@ -60,7 +65,7 @@ export class UpdateRing {
     while (this.length > 0) {
       const oldest = this.slots[this.start] as StoredUpdate;
       if (oldest.seq >= minSeq) return;
-      if (this.seqOfId.get(oldest.id) === oldest.seq) this.seqOfId.delete(oldest.id);
+      if (this.byId.get(oldest.id) === oldest) this.byId.delete(oldest.id);
       this.slots[this.start] = undefined;
       this.start = (this.start + 1) % this.capacity;
       this.length--;
@@ -71,6 +76,6 @@ export class UpdateRing {
     this.slots.fill(undefined);
     this.start = 0;
     this.length = 0;
-    this.seqOfId.clear();
+    this.byId.clear();
   }
 }

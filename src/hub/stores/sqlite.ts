@@ -2,7 +2,13 @@ import { HubError } from '../errors.js';
 import { type StoredUpdate, stored, type Update } from '../update.js';
 import { UpdateRing } from './ring.js';
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-binding.js';
-import type { Dispatch, HubStore, ReplayResult, StoreHealth } from './store.js';
+import {
+  DEFAULT_STORE_TIMEOUT_MS,
+  type Dispatch,
+  type HubStore,
+  type ReplayResult,
+  type StoreHealth,
+} from './store.js';
 
 /** Default history of the SQLite store: the newest 100,000 updates. */
 export const DEFAULT_SQLITE_HISTORY = 100_000;
@@ -23,6 +29,11 @@ export interface SqliteStoreOptions {
    * loss. `full`: it survives a power loss too, at a cost in publish rate.
    */
   synchronous?: 'normal' | 'full';
+  /**
+   * Longest a call waits for the database file's lock (another process writing it, a checkpoint),
+   * in ms: SQLite's busy timeout. Past it the call fails (a publish gets 503). Default 5,000.
+   */
+  storeTimeoutMs?: number;
 }
 
 interface Row {
@@ -66,6 +77,7 @@ export class SqliteStore implements HubStore {
   private readonly insert: SqliteStatement;
   private readonly bySeq: SqliteStatement;
   private readonly seqOfId: SqliteStatement;
+  private readonly atSeq: SqliteStatement;
   private dispatch: Dispatch | undefined;
   private count = 0;
   private lastId: string | undefined;
@@ -91,6 +103,15 @@ export class SqliteStore implements HubStore {
         `Cannot open the SQLite store at ${options.path}: ${(error as Error).message}`,
       );
     }
+    const busyMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    if (!Number.isSafeInteger(busyMs) || busyMs < 1) {
+      throw new HubError(
+        'invalid-option',
+        `The SQLite storeTimeoutMs must be a positive integer, got ${busyMs}.`,
+      );
+    }
+    // Calls are synchronous: the busy timeout is what bounds one waiting for the file's lock.
+    this.db.exec(`PRAGMA busy_timeout = ${busyMs}`);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(`
@@ -111,6 +132,7 @@ export class SqliteStore implements HubStore {
     );
     this.bySeq = this.db.prepare('SELECT * FROM updates WHERE seq > ? ORDER BY seq LIMIT ?');
     this.seqOfId = this.db.prepare('SELECT seq FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1');
+    this.atSeq = this.db.prepare('SELECT * FROM updates WHERE seq = ?');
     this.ring = new UpdateRing(Math.min(options.cacheSize ?? DEFAULT_SQLITE_CACHE, this.historyLimit));
   }
 
@@ -130,6 +152,9 @@ export class SqliteStore implements HubStore {
   async append(update: Update): Promise<StoredUpdate> {
     let seq: number;
     try {
+      // An ID the history holds is stored once (a publisher retrying after a 503 may send it again).
+      const kept = this.kept(update.id);
+      if (kept !== undefined) return kept;
       const result = this.insert.run(
         update.id,
         JSON.stringify(update.topics),
@@ -186,6 +211,16 @@ export class SqliteStore implements HubStore {
 
   lastEventId(): string | undefined {
     return this.lastId;
+  }
+
+  /** The update with this ID, when the history holds it. */
+  private kept(id: string): StoredUpdate | undefined {
+    const cached = this.ring.find(id);
+    if (cached !== undefined) return cached;
+    const seq = (this.seqOfId.get(id) as { seq: number } | undefined)?.seq;
+    // Deletes are batched (see cleanup): a row past the history size is no longer history.
+    if (seq === undefined || seq <= this.lastSeq - this.historyLimit) return undefined;
+    return fromRow(this.atSeq.get(seq) as Row);
   }
 
   historySize(): number {

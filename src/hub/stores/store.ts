@@ -2,9 +2,10 @@ import type { SubscriptionDocument } from '../subscriptions.js';
 import type { StoredUpdate, Update } from '../update.js';
 
 /**
- * How long a shared store waits for its engine (PostgreSQL, NATS) on any one call, in ms, unless
- * told otherwise (`storeTimeoutMs`). A publish the engine has not taken within it is answered 503
- * with `Retry-After`: short outages are ridden through, longer ones are told to the publisher.
+ * How long a store waits for its engine (Redis, PostgreSQL, NATS; SQLite's lock) on any one call,
+ * in ms, unless told otherwise (`storeTimeoutMs`); the hub bounds every call it waits on by the
+ * same. A publish the engine has not taken within it is answered 503 with `Retry-After`: short
+ * outages are ridden through, longer ones are told to the publisher.
  */
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
 
@@ -49,6 +50,17 @@ export interface SubscriptionPresence {
   nodes(): Promise<HubNode[]>;
 }
 
+/** What a store counts of the faults it rode through, for `/metrics` (live figures: read, do not write). */
+export interface StoreFaults {
+  /** Appends that waited for the link to the engine to come back, and were then stored. */
+  appendsRiddenThrough: number;
+  /**
+   * Links to the engine dropped and made again because nothing came on them in time (a partition),
+   * for a store that finds them itself (Redis; the NATS and PostgreSQL clients do it their own way).
+   */
+  linksReplaced?: number;
+}
+
 /** Where a store hands every update appended to it (by this node or, for shared stores, any node). */
 export type Dispatch = (update: StoredUpdate) => void;
 
@@ -65,7 +77,9 @@ export interface HubStore {
   open(dispatch: Dispatch): Promise<void>;
   /**
    * Appends an update. Resolves once the store has accepted it (written to disk, or to Redis):
-   * only then may the publisher be told it succeeded. Rejects when the store cannot take it.
+   * only then may the publisher be told it succeeded. Rejects when the store cannot take it, within
+   * `storeTimeoutMs` (riding a short outage through meanwhile). An ID the history holds is stored
+   * once: appending it again resolves with the update kept, and dispatches nothing.
    */
   append(update: Update): Promise<StoredUpdate>;
   /**
@@ -80,6 +94,8 @@ export interface HubStore {
   health(): StoreHealth;
   /** Subscriptions shared across nodes; absent for stores of one process. */
   readonly presence?: SubscriptionPresence;
+  /** The faults it rode through; absent for stores that count none (memory, SQLite). */
+  readonly faults?: StoreFaults;
   /** Stops the store and releases what it holds. */
   close(): Promise<void>;
 }

@@ -32,6 +32,11 @@ export function openHttp1(
   return patched ? new MiddlewareTransport(res) : new SocketTransport(socket, chunked, res);
 }
 
+/** Shared by every socket stream, so that it keeps nothing of a closure alive. */
+function destroyAtEnd(this: Socket): void {
+  this.destroy();
+}
+
 const STATUS_LINE = { '1.0': 'HTTP/1.0 200 OK\r\n', '1.1': 'HTTP/1.1 200 OK\r\n' } as const;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
@@ -60,6 +65,11 @@ export function openSocket(
     ? 'transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n'
     : 'connection: close\r\n\r\n';
   socket.on('close', onClose);
+  // The stream owns the connection: a client that leaves sends its FIN, seen only while the socket
+  // is read. A server made with allowHalfOpen (node:http's are) would otherwise keep the socket open
+  // (CLOSE-WAIT, its descriptor held) until a heartbeat's write failed, 15 s or more later.
+  socket.on('end', destroyAtEnd);
+  socket.resume();
   socket.write(head, 'latin1');
   return new SocketTransport(socket, chunked, undefined);
 }
