@@ -48,7 +48,7 @@ export interface HubOptions {
   /** Name of the cookie holding a draft-07 token. Default `mercureAuthorization` (draft-08's is `__Secure-mercure_access_token`). */
   cookieName?: string;
   /** The store. Default: a memory store keeping `historySize` updates. */
-  store?: HubStore;
+  store?: HubStore | undefined;
   /** History of the default memory store. Default 10,000 updates. */
   historySize?: number;
   /**

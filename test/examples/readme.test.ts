@@ -267,10 +267,12 @@ describeSnippet('subscribe', (snippet) => {
     expect(JSON.parse(subscriber.stdout())).toEqual({ type: 'message', data: SOLD, lastEventId: id });
   });
 
-  it('1: without a token, the hub npm start runs refuses it (401) and it says so', async () => {
+  it('1: with TOKEN unset, the hub npm start runs refuses the empty Bearer header (400) and says what it wants', async () => {
     const subscriber = workspace.runShell(commands()[0] as string, { TOKEN: '' });
     expect(await subscriber.exit()).toBe(1);
-    expect(subscriber.stderr()).toContain('401');
+    // RFC 6750: "Authorization: Bearer " with no token is a malformed request, not a missing token.
+    expect(subscriber.stderr()).toContain('400 Bad Request');
+    expect(subscriber.stderr()).toContain('Bearer <token>');
   });
 
   it('2: with the header, --count 10 events as JSON through jq, then exits 0', async () => {
