@@ -1,3 +1,5 @@
+// Past 400 lines: the Redis store in one class (append, the XREAD loop, replay, health); its connections,
+// presence and stream layout are files beside it (redis-link.ts, redis-presence.ts, redis-stream.ts).
 import { type Logger, stderrLogger } from '../../server/logger.js';
 import { BurstLog } from '../burst-log.js';
 import { HubError } from '../errors.js';
